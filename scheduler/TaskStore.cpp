@@ -1,0 +1,534 @@
+#include "TaskStore.h"
+
+#include "SchedulerLog.h"
+
+#include <QDateTime>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QSqlError>
+#include <QSqlRecord>
+#include <QUuid>
+#include <QVariant>
+
+namespace ferry {
+
+namespace {
+
+// The columns readRecord() expects, in order.
+const QString kTaskColumns = QStringLiteral(
+    "id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing, "
+    "child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason, "
+    "children_cancelled, children_failed");
+
+QDateTime fromMs(const QVariant &value)
+{
+    if (value.isNull())
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(value.toLongLong());
+}
+
+QVariant nullIfEmpty(const QString &text) { return text.isEmpty() ? QVariant() : QVariant(text); }
+
+QString payloadText(const QJsonObject &payload)
+{
+    if (payload.isEmpty())
+        return QStringLiteral("{}");
+    return QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
+}
+
+} // namespace
+
+TaskStore::TaskStore()
+    : m_connectionName(QStringLiteral("ferry-scheduler-") +
+                       QUuid::createUuid().toString(QUuid::WithoutBraces))
+{
+}
+
+TaskStore::~TaskStore() { close(); }
+
+bool TaskStore::isOpen() const
+{
+    return QSqlDatabase::contains(m_connectionName) &&
+           QSqlDatabase::database(m_connectionName, false).isOpen();
+}
+
+SchedulerResult<void> TaskStore::open(const QString &path)
+{
+    m_path = path;
+    const QFileInfo info(path);
+    if (info.exists() && !info.isFile())
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("%1 is not a file: remove it or choose another data "
+                                             "directory with --data-dir")
+                                  .arg(path));
+    if (info.exists() && !info.isWritable())
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("database %1 is read-only: make it writable for this "
+                                             "user (chmod u+w) or choose another data directory")
+                                  .arg(path));
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), m_connectionName);
+        db.setDatabaseName(path);
+        db.setConnectOptions(QStringLiteral("QSQLITE_BUSY_TIMEOUT=5000"));
+        if (!db.open()) {
+            const QString why = db.lastError().text();
+            close();
+            return schedulerError(SchedulerError::Code::Storage,
+                                  QStringLiteral("cannot open database %1: %2").arg(path, why));
+        }
+    }
+    // The first statement reads the header: a file that is not SQLite fails here.
+    QSqlQuery probe(QSqlDatabase::database(m_connectionName));
+    if (!probe.exec(QStringLiteral("PRAGMA user_version"))) {
+        const QString why = probe.lastError().databaseText();
+        close();
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("%1 is not a usable SQLite database (%2): move it away or choose "
+                           "another data directory with --data-dir")
+                .arg(path, why));
+    }
+    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                               "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000"}) {
+        if (!exec(QString::fromLatin1(pragma))) {
+            const QString why = m_lastError;
+            close();
+            return schedulerError(SchedulerError::Code::Storage,
+                                  QStringLiteral("cannot prepare database %1: %2").arg(path, why));
+        }
+    }
+    if (auto migrated = migrate(); !migrated) {
+        close();
+        return migrated;
+    }
+    return {};
+}
+
+void TaskStore::close()
+{
+    m_statements.clear();
+    if (QSqlDatabase::contains(m_connectionName)) {
+        QSqlDatabase::database(m_connectionName, false).close();
+        QSqlDatabase::removeDatabase(m_connectionName);
+    }
+}
+
+SchedulerResult<void> TaskStore::migrate()
+{
+    QSqlQuery version(QSqlDatabase::database(m_connectionName));
+    if (!version.exec(QStringLiteral("PRAGMA user_version")) || !version.next())
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("cannot read the schema version of %1").arg(m_path));
+    const int current = version.value(0).toInt();
+    version.finish();
+    if (current > kSchemaVersion)
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("database %1 has schema version %2, newer than this Ferry knows (%3): "
+                           "upgrade Ferry or use another data directory")
+                .arg(m_path)
+                .arg(current)
+                .arg(kSchemaVersion));
+    if (current == kSchemaVersion)
+        return {};
+
+    const QStringList v1 = {
+        QStringLiteral(
+            "CREATE TABLE tasks ("
+            " id INTEGER PRIMARY KEY, type TEXT NOT NULL, grp TEXT NOT NULL, dedup_key TEXT,"
+            " label TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL, parent_id INTEGER,"
+            " payload TEXT NOT NULL DEFAULT '{}', status INTEGER NOT NULL,"
+            " finalizing INTEGER NOT NULL DEFAULT 0, child_policy INTEGER NOT NULL DEFAULT 0,"
+            " attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0,"
+            " created_at INTEGER NOT NULL, started_at INTEGER,"
+            " bytes_done INTEGER NOT NULL DEFAULT 0, bytes_total INTEGER NOT NULL DEFAULT 0,"
+            " in_flight INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT, final_status INTEGER,"
+            " hook_pending INTEGER NOT NULL DEFAULT 0, cleanup INTEGER NOT NULL DEFAULT 0,"
+            " cleanup_attempts INTEGER NOT NULL DEFAULT 0, error TEXT,"
+            " children_cancelled INTEGER NOT NULL DEFAULT 0,"
+            " children_failed INTEGER NOT NULL DEFAULT 0)"),
+        // Picking the next task walks this index in order: flat from 100 to 1,000,000 pending.
+        QStringLiteral("CREATE INDEX tasks_pick ON tasks(priority, id) WHERE status = 0"),
+        // Dedup keys are unique among active tasks; a cancelling one has released its key.
+        QStringLiteral("CREATE UNIQUE INDEX tasks_dedup ON tasks(dedup_key)"
+                       " WHERE dedup_key IS NOT NULL AND status <> 4"),
+        QStringLiteral("CREATE INDEX tasks_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL"),
+        QStringLiteral("CREATE INDEX tasks_group ON tasks(grp, status)"),
+        QStringLiteral("CREATE INDEX tasks_cancelling ON tasks(id) WHERE status = 4"),
+        QStringLiteral("CREATE INDEX tasks_in_flight ON tasks(id) WHERE in_flight = 1"),
+        QStringLiteral("CREATE TABLE task_state (task_id INTEGER NOT NULL, key TEXT NOT NULL,"
+                       " value TEXT NOT NULL, PRIMARY KEY (task_id, key)) WITHOUT ROWID"),
+        QStringLiteral(
+            "CREATE TABLE history ("
+            " id INTEGER PRIMARY KEY AUTOINCREMENT, task_id INTEGER NOT NULL, parent_id INTEGER,"
+            " type TEXT NOT NULL, grp TEXT NOT NULL, dedup_key TEXT, label TEXT NOT NULL,"
+            " status INTEGER NOT NULL, reason TEXT, cleanup INTEGER NOT NULL DEFAULT 0,"
+            " error TEXT, note TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+            " created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER NOT NULL,"
+            " bytes INTEGER NOT NULL DEFAULT 0)"),
+        QStringLiteral("CREATE INDEX history_finished ON history(finished_at)"),
+        QStringLiteral("CREATE TABLE paused_groups (grp TEXT PRIMARY KEY) WITHOUT ROWID"),
+        QStringLiteral("PRAGMA user_version = 1"),
+    };
+    Transaction transaction(*this);
+    for (const QString &sql : v1) {
+        if (!exec(sql))
+            return schedulerError(SchedulerError::Code::Storage,
+                                  QStringLiteral("cannot create the schema in %1: %2")
+                                      .arg(m_path, m_lastError));
+    }
+    if (!transaction.commit())
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("cannot write to %1: %2").arg(m_path, m_lastError));
+    qCInfo(lcScheduler) << "created scheduler schema version" << kSchemaVersion << "in" << m_path;
+    return {};
+}
+
+bool TaskStore::exec(QSqlQuery &query)
+{
+    if (query.exec())
+        return true;
+    m_lastError = query.lastError().text();
+    qCWarning(lcScheduler) << "SQL failed:" << m_lastError;
+    return false;
+}
+
+bool TaskStore::exec(const QString &sql)
+{
+    QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
+    if (query.exec(sql))
+        return true;
+    m_lastError = query.lastError().text();
+    qCWarning(lcScheduler) << "SQL failed:" << m_lastError << sql.left(120);
+    return false;
+}
+
+QSqlQuery &TaskStore::prepared(const QString &sql)
+{
+    auto it = m_statements.find(sql);
+    if (it == m_statements.end()) {
+        auto query = std::make_shared<QSqlQuery>(QSqlDatabase::database(m_connectionName, false));
+        query->setForwardOnly(true);
+        if (!query->prepare(sql))
+            qCWarning(lcScheduler) << "cannot prepare" << sql << query->lastError().text();
+        it = m_statements.insert(sql, query);
+    }
+    QSqlQuery &query = **it;
+    query.finish();
+    return query;
+}
+
+bool TaskStore::begin()
+{
+    if (QSqlDatabase::database(m_connectionName, false).transaction())
+        return true;
+    m_lastError = QSqlDatabase::database(m_connectionName, false).lastError().text();
+    return false;
+}
+
+bool TaskStore::commit()
+{
+    for (auto &statement : m_statements)
+        statement->finish();
+    if (QSqlDatabase::database(m_connectionName, false).commit())
+        return true;
+    m_lastError = QSqlDatabase::database(m_connectionName, false).lastError().text();
+    qCWarning(lcScheduler) << "commit failed:" << m_lastError;
+    return false;
+}
+
+void TaskStore::rollback()
+{
+    for (auto &statement : m_statements)
+        statement->finish();
+    QSqlDatabase::database(m_connectionName, false).rollback();
+}
+
+TaskRecord TaskStore::readRecord(const QSqlQuery &q) const
+{
+    TaskRecord r;
+    r.id = q.value(0).toLongLong();
+    r.type = q.value(1).toString();
+    r.group = q.value(2).toString();
+    r.dedupKey = q.value(3).toString();
+    r.label = q.value(4).toString();
+    r.priority = q.value(5).toInt();
+    r.parentId = q.value(6).toLongLong();
+    const QString payload = q.value(7).toString();
+    if (payload.size() > 2)
+        r.payload = QJsonDocument::fromJson(payload.toUtf8()).object();
+    r.status = static_cast<TaskStatus>(q.value(8).toInt());
+    r.finalizing = q.value(9).toInt() != 0;
+    r.childPolicy = static_cast<ChildPolicy>(q.value(10).toInt());
+    r.attempts = q.value(11).toInt();
+    r.createdAt = fromMs(q.value(12));
+    r.startedAt = fromMs(q.value(13));
+    r.bytesDone = q.value(14).toLongLong();
+    r.bytesTotal = q.value(15).toLongLong();
+    r.cancelReason = q.value(16).toString();
+    r.childrenCancelled = q.value(17).toInt();
+    r.childrenFailed = q.value(18).toInt();
+    return r;
+}
+
+TaskId TaskStore::maxTaskId()
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM tasks), 0),"
+        " COALESCE((SELECT MAX(task_id) FROM history), 0))"));
+    if (!exec(q) || !q.next())
+        return 0;
+    return q.value(0).toLongLong();
+}
+
+int TaskStore::requeueInFlight()
+{
+    QSqlQuery &running = prepared(QStringLiteral(
+        "UPDATE tasks SET status = 0, in_flight = 0 WHERE in_flight = 1 AND status = 1"));
+    if (!exec(running))
+        return -1;
+    const int requeued = running.numRowsAffected();
+    QSqlQuery &rest = prepared(QStringLiteral("UPDATE tasks SET in_flight = 0 WHERE in_flight = 1"));
+    exec(rest);
+    // A crash between dispatch and in_flight cannot leave status running without in_flight,
+    // but an older file might: treat it the same way.
+    QSqlQuery &stray = prepared(QStringLiteral("UPDATE tasks SET status = 0 WHERE status = 1"));
+    exec(stray);
+    return requeued + stray.numRowsAffected();
+}
+
+QStringList TaskStore::pausedGroups()
+{
+    QStringList groups;
+    QSqlQuery &q = prepared(QStringLiteral("SELECT grp FROM paused_groups"));
+    if (exec(q)) {
+        while (q.next())
+            groups << q.value(0).toString();
+    }
+    return groups;
+}
+
+std::optional<TaskStore::ActiveInfo> TaskStore::findByDedupKey(const QString &dedupKey)
+{
+    QSqlQuery &q = prepared(QStringLiteral("SELECT id, status, priority, grp FROM tasks"
+                                           " WHERE dedup_key = ? AND status <> 4"));
+    q.addBindValue(dedupKey);
+    if (!exec(q) || !q.next())
+        return std::nullopt;
+    return ActiveInfo{q.value(0).toLongLong(), static_cast<TaskStatus>(q.value(1).toInt()),
+                      q.value(2).toInt(), q.value(3).toString()};
+}
+
+std::optional<TaskStore::ActiveInfo> TaskStore::activeInfo(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral("SELECT id, status, priority, grp FROM tasks WHERE id = ?"));
+    q.addBindValue(id);
+    if (!exec(q) || !q.next())
+        return std::nullopt;
+    return ActiveInfo{q.value(0).toLongLong(), static_cast<TaskStatus>(q.value(1).toInt()),
+                      q.value(2).toInt(), q.value(3).toString()};
+}
+
+bool TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id, payload, status,"
+        " child_policy, created_at, bytes_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    q.addBindValue(id);
+    q.addBindValue(spec.type);
+    q.addBindValue(spec.group);
+    q.addBindValue(nullIfEmpty(spec.dedupKey));
+    q.addBindValue(spec.label);
+    q.addBindValue(spec.priority);
+    q.addBindValue(spec.parentId > 0 ? QVariant(spec.parentId) : QVariant());
+    q.addBindValue(payloadText(spec.payload));
+    q.addBindValue(static_cast<int>(status));
+    q.addBindValue(static_cast<int>(spec.childPolicy));
+    q.addBindValue(now);
+    q.addBindValue(spec.bytesTotal);
+    return exec(q);
+}
+
+bool TaskStore::raisePriority(TaskId id, int priority)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET priority = ? WHERE id = ? AND priority > ? AND status IN (0, 3)"));
+    q.addBindValue(priority);
+    q.addBindValue(id);
+    q.addBindValue(priority);
+    return exec(q);
+}
+
+QList<TaskRecord> TaskStore::pickPending(qint64 now, int limit, const QStringList &types,
+                                         const QStringList &excludedGroups,
+                                         const QStringList &excludedTypes)
+{
+    QList<TaskRecord> picked;
+    if (limit <= 0 || types.isEmpty())
+        return picked;
+    auto placeholders = [](qsizetype n) {
+        QStringList marks(n, QStringLiteral("?"));
+        return marks.join(QLatin1Char(','));
+    };
+    QString sql = QStringLiteral("SELECT ") + kTaskColumns +
+                  QStringLiteral(" FROM tasks WHERE status = 0 AND not_before <= ? AND type IN (") +
+                  placeholders(types.size()) + QLatin1Char(')');
+    if (!excludedGroups.isEmpty())
+        sql += QStringLiteral(" AND grp NOT IN (") + placeholders(excludedGroups.size()) + QLatin1Char(')');
+    if (!excludedTypes.isEmpty())
+        sql += QStringLiteral(" AND type NOT IN (") + placeholders(excludedTypes.size()) + QLatin1Char(')');
+    sql += QStringLiteral(" ORDER BY priority, id LIMIT ?");
+    QSqlQuery &q = prepared(sql);
+    q.addBindValue(now);
+    for (const auto &type : types)
+        q.addBindValue(type);
+    for (const auto &group : excludedGroups)
+        q.addBindValue(group);
+    for (const auto &type : excludedTypes)
+        q.addBindValue(type);
+    q.addBindValue(limit);
+    if (!exec(q))
+        return picked;
+    while (q.next())
+        picked.append(readRecord(q));
+    return picked;
+}
+
+bool TaskStore::markRunning(const QList<TaskId> &ids, qint64 now)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET status = 1, in_flight = 1, started_at = COALESCE(started_at, ?)"
+        " WHERE id = ?"));
+    for (TaskId id : ids) {
+        q.addBindValue(now);
+        q.addBindValue(id);
+        if (!exec(q))
+            return false;
+    }
+    return true;
+}
+
+QHash<QString, QString> TaskStore::loadState(TaskId id)
+{
+    QHash<QString, QString> state;
+    QSqlQuery &q = prepared(QStringLiteral("SELECT key, value FROM task_state WHERE task_id = ?"));
+    q.addBindValue(id);
+    if (exec(q)) {
+        while (q.next())
+            state.insert(q.value(0).toString(), q.value(1).toString());
+    }
+    return state;
+}
+
+bool TaskStore::writeState(TaskId id, const QString &key, const std::optional<QString> &value)
+{
+    if (value) {
+        QSqlQuery &q = prepared(QStringLiteral(
+            "INSERT INTO task_state (task_id, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT(task_id, key) DO UPDATE SET value = excluded.value"));
+        q.addBindValue(id);
+        q.addBindValue(key);
+        q.addBindValue(*value);
+        return exec(q);
+    }
+    QSqlQuery &q = prepared(QStringLiteral("DELETE FROM task_state WHERE task_id = ? AND key = ?"));
+    q.addBindValue(id);
+    q.addBindValue(key);
+    return exec(q);
+}
+
+int TaskStore::countChildren(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral("SELECT COUNT(*) FROM tasks WHERE parent_id = ?"));
+    q.addBindValue(id);
+    if (!exec(q) || !q.next())
+        return 0;
+    return q.value(0).toInt();
+}
+
+bool TaskStore::setStatus(TaskId id, TaskStatus status, bool finalizing, qint64 bytesDone)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET status = ?, finalizing = ?, in_flight = 0,"
+        " bytes_done = CASE WHEN ? >= 0 THEN ? ELSE bytes_done END WHERE id = ?"));
+    q.addBindValue(static_cast<int>(status));
+    q.addBindValue(finalizing ? 1 : 0);
+    q.addBindValue(bytesDone);
+    q.addBindValue(bytesDone);
+    q.addBindValue(id);
+    return exec(q);
+}
+
+bool TaskStore::scheduleRetry(TaskId id, int attempts, qint64 notBefore, const QString &error)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET status = CASE WHEN grp IN (SELECT grp FROM paused_groups) THEN 3 ELSE 0"
+        " END, attempts = ?, not_before = ?, error = ?, in_flight = 0 WHERE id = ?"));
+    q.addBindValue(attempts);
+    q.addBindValue(notBefore);
+    q.addBindValue(error);
+    q.addBindValue(id);
+    return exec(q);
+}
+
+bool TaskStore::finishTask(TaskId id, const TaskEnding &ending, qint64 now)
+{
+    QSqlQuery &insert = prepared(QStringLiteral(
+        "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
+        " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
+        " SELECT id, parent_id, type, grp, dedup_key, label, ?, ?, ?, ?,"
+        " CASE WHEN children_cancelled + children_failed > 0 THEN"
+        "  children_cancelled || ' children cancelled, ' || children_failed || ' children failed'"
+        " END, attempts, created_at, started_at, ?, CASE WHEN ? >= 0 THEN ? ELSE bytes_done END"
+        " FROM tasks WHERE id = ?"));
+    insert.addBindValue(static_cast<int>(ending.status));
+    insert.addBindValue(nullIfEmpty(ending.reason));
+    insert.addBindValue(static_cast<int>(ending.cleanup));
+    insert.addBindValue(nullIfEmpty(ending.error));
+    insert.addBindValue(now);
+    insert.addBindValue(ending.bytes);
+    insert.addBindValue(ending.bytes);
+    insert.addBindValue(id);
+    if (!exec(insert))
+        return false;
+    QSqlQuery &state = prepared(QStringLiteral("DELETE FROM task_state WHERE task_id = ?"));
+    state.addBindValue(id);
+    if (!exec(state))
+        return false;
+    QSqlQuery &remove = prepared(QStringLiteral("DELETE FROM tasks WHERE id = ?"));
+    remove.addBindValue(id);
+    return exec(remove);
+}
+
+bool TaskStore::addChildOutcomes(TaskId parent, int cancelled, int failed)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET children_cancelled = children_cancelled + ?,"
+        " children_failed = children_failed + ? WHERE id = ?"));
+    q.addBindValue(cancelled);
+    q.addBindValue(failed);
+    q.addBindValue(parent);
+    return exec(q);
+}
+
+std::optional<qint64> TaskStore::earliestNotBefore()
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "SELECT MIN(not_before) FROM tasks WHERE not_before > 0 AND (status = 0 OR"
+        " (status = 4 AND hook_pending = 1))"));
+    if (!exec(q) || !q.next() || q.value(0).isNull())
+        return std::nullopt;
+    return q.value(0).toLongLong();
+}
+
+std::optional<TaskRecord> TaskStore::task(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral("SELECT ") + kTaskColumns +
+                            QStringLiteral(" FROM tasks WHERE id = ?"));
+    q.addBindValue(id);
+    if (!exec(q) || !q.next())
+        return std::nullopt;
+    return readRecord(q);
+}
+
+} // namespace ferry

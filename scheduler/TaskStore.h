@@ -1,0 +1,182 @@
+#pragma once
+
+#include "SchedulerError.h"
+#include "TaskRecord.h"
+#include "TaskSpec.h"
+#include "TaskTypes.h"
+
+#include <QHash>
+#include <QList>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QString>
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+
+namespace ferry {
+
+/// How a task leaves the active table for its history row.
+struct TaskEnding {
+    HistoryStatus status = HistoryStatus::Completed;
+    QString reason;
+    CleanupOutcome cleanup = CleanupOutcome::None;
+    QString error;
+    qint64 bytes = -1; ///< -1: keep the row's bytes_done.
+};
+
+/// A task that settle() moved to history, for the scheduler's signals and parent logic.
+struct SettledTask {
+    TaskId id = 0;
+    TaskId parentId = 0;
+    HistoryStatus status = HistoryStatus::Cancelled;
+    QString reason;
+    CleanupOutcome cleanup = CleanupOutcome::None;
+};
+
+/// A member of a cancel set, with its status before the cancel.
+struct CancelSetEntry {
+    TaskId id = 0;
+    TaskId parentId = 0;
+    TaskStatus previousStatus = TaskStatus::Pending;
+    QString reason;
+};
+
+/**
+ * All of the scheduler's SQL: the active `tasks` table, `task_state`, `history` and
+ * `paused_groups` in one SQLite file (WAL). Used only on the scheduler's thread.
+ * Write methods expect the caller to hold a transaction (see Transaction).
+ */
+class TaskStore {
+public:
+    static constexpr int kSchemaVersion = 1;
+
+    TaskStore();
+    ~TaskStore();
+    TaskStore(const TaskStore &) = delete;
+    TaskStore &operator=(const TaskStore &) = delete;
+
+    /// Opens (creating if needed) and migrates the database; checks it is writable.
+    SchedulerResult<void> open(const QString &path);
+    void close();
+    [[nodiscard]] bool isOpen() const;
+    [[nodiscard]] QString path() const { return m_path; }
+
+    bool begin();
+    bool commit();
+    void rollback();
+    /// The last SQL error, phrased for a person.
+    [[nodiscard]] QString lastError() const { return m_lastError; }
+
+    // --- start-up and shut-down
+    [[nodiscard]] TaskId maxTaskId();
+    /// Marks every in-flight task as not in flight; running tasks become pending again.
+    int requeueInFlight();
+    [[nodiscard]] QStringList pausedGroups();
+
+    // --- submit
+    struct ActiveInfo {
+        TaskId id = 0;
+        TaskStatus status = TaskStatus::Pending;
+        int priority = 0;
+        QString group;
+    };
+    [[nodiscard]] std::optional<ActiveInfo> findByDedupKey(const QString &dedupKey);
+    [[nodiscard]] std::optional<ActiveInfo> activeInfo(TaskId id);
+    bool insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now);
+    bool raisePriority(TaskId id, int priority);
+
+    // --- dispatch and results
+    [[nodiscard]] QList<TaskRecord> pickPending(qint64 now, int limit, const QStringList &types,
+                                                const QStringList &excludedGroups,
+                                                const QStringList &excludedTypes);
+    bool markRunning(const QList<TaskId> &ids, qint64 now);
+    [[nodiscard]] QHash<QString, QString> loadState(TaskId id);
+    bool writeState(TaskId id, const QString &key, const std::optional<QString> &value);
+    [[nodiscard]] int countChildren(TaskId id);
+    bool setStatus(TaskId id, TaskStatus status, bool finalizing, qint64 bytesDone = -1);
+    bool scheduleRetry(TaskId id, int attempts, qint64 notBefore, const QString &error);
+    bool finishTask(TaskId id, const TaskEnding &ending, qint64 now);
+    bool addChildOutcomes(TaskId parent, int cancelled, int failed);
+    [[nodiscard]] std::optional<qint64> earliestNotBefore();
+    [[nodiscard]] std::optional<TaskRecord> task(TaskId id);
+
+    // --- cancellation
+    bool cancelSetReset();
+    bool cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
+                         HistoryStatus finalStatus = HistoryStatus::Cancelled);
+    /// Adds active tasks whose `column` (grp or type) equals `value`.
+    bool cancelSetAddWhere(const QString &column, const QString &value, const QString &reason);
+    /// Adds descendants (reason parent) and the ancestors that do not tolerate a cancelled
+    /// child (reason child), repeatedly, until the set is closed.
+    bool cancelSetClose();
+    [[nodiscard]] QList<CancelSetEntry> cancelSetEntries();
+    /// Marks every task of the set cancelling; a hook becomes due for those of `hookTypes`
+    /// that started or hold state.
+    bool cancelSetApply(const QStringList &hookTypes);
+    /// Marks one task as failing: it ends Failed once stopped and cleaned up.
+    bool markFailing(TaskId id, const QString &error, bool hookDue);
+    /// Moves to history every cancelling task among `candidates` (and, repeatedly, their
+    /// cancelling parents) that is not in flight, has no due hook and no children left.
+    /// With no candidates, considers every cancelling task.
+    [[nodiscard]] QList<SettledTask> settle(const QList<TaskId> &candidates, qint64 now);
+    [[nodiscard]] QList<TaskRecord> pickHooks(qint64 now, int limit);
+    bool markHookRunning(TaskId id);
+    bool finishHook(TaskId id, CleanupOutcome outcome, const QString &error);
+    bool scheduleHookRetry(TaskId id, int cleanupAttempts, qint64 notBefore, const QString &error);
+    [[nodiscard]] int cleanupAttempts(TaskId id);
+    /// Makes the group's waiting clean-ups due now (the endpoint came back).
+    int expediteHooks(const QString &group);
+
+    // --- pause
+    bool pauseGroup(const QString &group);
+    bool resumeGroup(const QString &group);
+
+    // --- queries
+    [[nodiscard]] QList<TaskRecord> activeTasks(const QString &group = {}, int limit = -1);
+    [[nodiscard]] QList<HistoryRecord> history(const HistoryQuery &query);
+    [[nodiscard]] qint64 historyCount();
+    int pruneHistory(qint64 keepRows);
+    [[nodiscard]] QHash<TaskStatus, qint64> countByStatus();
+
+private:
+    bool exec(QSqlQuery &query);
+    bool exec(const QString &sql);
+    QSqlQuery &prepared(const QString &sql);
+    SchedulerResult<void> migrate();
+    TaskRecord readRecord(const QSqlQuery &query) const;
+    HistoryRecord readHistory(const QSqlQuery &query) const;
+    QList<SettledTask> settleCandidatesTable(qint64 now);
+
+    QString m_connectionName;
+    QString m_path;
+    QString m_lastError;
+    // Values are pointers so references stay valid while the cache grows.
+    QHash<QString, std::shared_ptr<QSqlQuery>> m_statements;
+};
+
+/// RAII transaction: rolls back unless commit() was called.
+class Transaction {
+public:
+    explicit Transaction(TaskStore &store) : m_store(store), m_active(store.begin()) {}
+    ~Transaction()
+    {
+        if (m_active)
+            m_store.rollback();
+    }
+    [[nodiscard]] bool isActive() const { return m_active; }
+    bool commit()
+    {
+        if (!m_active)
+            return false;
+        m_active = false;
+        return m_store.commit();
+    }
+
+private:
+    TaskStore &m_store;
+    bool m_active;
+};
+
+} // namespace ferry

@@ -1,0 +1,281 @@
+// The cancellation half of TaskStore: cancel sets, settling, clean-up hooks, pause.
+#include "TaskStore.h"
+
+#include <QVariant>
+
+namespace ferry {
+
+
+bool TaskStore::cancelSetReset()
+{
+    return exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS cancel_set ("
+                               " id INTEGER PRIMARY KEY, reason TEXT NOT NULL,"
+                               " final_status INTEGER NOT NULL, previous_status INTEGER)")) &&
+           exec(QStringLiteral("DELETE FROM temp.cancel_set"));
+}
+
+bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
+                                HistoryStatus finalStatus)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
+        " SELECT id, ?, ?, status FROM tasks WHERE id = ? AND status <> 4"));
+    for (TaskId id : ids) {
+        q.addBindValue(reason);
+        q.addBindValue(static_cast<int>(finalStatus));
+        q.addBindValue(id);
+        if (!exec(q))
+            return false;
+    }
+    return true;
+}
+
+bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value, const QString &reason)
+{
+    Q_ASSERT(column == QLatin1String("grp") || column == QLatin1String("type"));
+    QSqlQuery &q = prepared(
+        QStringLiteral("INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, "
+                       "previous_status) SELECT id, ?, 2, status FROM tasks WHERE ") +
+        column + QStringLiteral(" = ? AND status <> 4"));
+    q.addBindValue(reason);
+    q.addBindValue(value);
+    return exec(q);
+}
+
+bool TaskStore::cancelSetClose()
+{
+    // Down: every descendant, at any depth. Up: each parent that does not tolerate a
+    // cancelled child follows it. Repeat, since a parent pulled in brings its other children.
+    QSqlQuery &down = prepared(QStringLiteral(
+        "WITH RECURSIVE d(id) AS (SELECT id FROM temp.cancel_set"
+        " UNION SELECT t.id FROM tasks t JOIN d ON t.parent_id = d.id)"
+        " INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
+        " SELECT t.id, 'parent', 2, t.status FROM d JOIN tasks t ON t.id = d.id"
+        " WHERE t.status <> 4"));
+    QSqlQuery &up = prepared(QStringLiteral(
+        "INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
+        " SELECT DISTINCT p.id, 'child', 2, p.status FROM temp.cancel_set c"
+        " JOIN tasks t ON t.id = c.id JOIN tasks p ON p.id = t.parent_id"
+        " WHERE p.status <> 4 AND (p.child_policy & 1) = 0"));
+    for (int round = 0; round < 1000; ++round) {
+        if (!exec(down))
+            return false;
+        if (!exec(up))
+            return false;
+        if (up.numRowsAffected() <= 0)
+            return true;
+    }
+    return true;
+}
+
+QList<CancelSetEntry> TaskStore::cancelSetEntries()
+{
+    QList<CancelSetEntry> entries;
+    QSqlQuery &q = prepared(QStringLiteral(
+        "SELECT c.id, t.parent_id, c.previous_status, c.reason FROM temp.cancel_set c"
+        " JOIN tasks t ON t.id = c.id ORDER BY c.id"));
+    if (!exec(q))
+        return entries;
+    while (q.next()) {
+        entries.append({q.value(0).toLongLong(), q.value(1).toLongLong(),
+                        static_cast<TaskStatus>(q.value(2).toInt()), q.value(3).toString()});
+    }
+    return entries;
+}
+
+bool TaskStore::cancelSetApply(const QStringList &hookTypes)
+{
+    QString hookCondition = QStringLiteral("0");
+    if (!hookTypes.isEmpty()) {
+        QStringList marks(hookTypes.size(), QStringLiteral("?"));
+        hookCondition = QStringLiteral("(type IN (") + marks.join(QLatin1Char(',')) +
+                        QStringLiteral(") AND (started_at IS NOT NULL OR EXISTS (SELECT 1 FROM "
+                                       "task_state s WHERE s.task_id = tasks.id)))");
+    }
+    QSqlQuery &q = prepared(
+        QStringLiteral("UPDATE tasks SET status = 4, not_before = 0,"
+                       " cancel_reason = (SELECT reason FROM temp.cancel_set c WHERE c.id = tasks.id),"
+                       " final_status = (SELECT final_status FROM temp.cancel_set c"
+                       "  WHERE c.id = tasks.id),"
+                       " hook_pending = CASE WHEN ") +
+        hookCondition +
+        QStringLiteral(" THEN 1 ELSE 0 END WHERE id IN (SELECT id FROM temp.cancel_set)"));
+    for (const auto &type : hookTypes)
+        q.addBindValue(type);
+    return exec(q);
+}
+
+bool TaskStore::markFailing(TaskId id, const QString &error, bool hookDue)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET status = 4, final_status = 1, cancel_reason = 'failed', error = ?,"
+        " hook_pending = ?, not_before = 0 WHERE id = ?"));
+    q.addBindValue(error);
+    q.addBindValue(hookDue ? 1 : 0);
+    q.addBindValue(id);
+    return exec(q);
+}
+
+QList<SettledTask> TaskStore::settle(const QList<TaskId> &candidates, qint64 now)
+{
+    if (!exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS settle_candidates"
+                             " (id INTEGER PRIMARY KEY)")) ||
+        !exec(QStringLiteral("DELETE FROM temp.settle_candidates")))
+        return {};
+    if (candidates.isEmpty()) {
+        exec(QStringLiteral("INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
+    } else {
+        QSqlQuery &add = prepared(QStringLiteral("INSERT OR IGNORE INTO temp.settle_candidates VALUES (?)"));
+        for (TaskId id : candidates) {
+            add.addBindValue(id);
+            if (!exec(add))
+                return {};
+        }
+    }
+    return settleCandidatesTable(now);
+}
+
+QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
+{
+    QList<SettledTask> settled;
+    exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS settle_now (id INTEGER PRIMARY KEY)"));
+    QSqlQuery &pick = prepared(QStringLiteral(
+        "INSERT INTO temp.settle_now SELECT t.id FROM temp.settle_candidates c"
+        " JOIN tasks t ON t.id = c.id WHERE t.status = 4 AND t.hook_pending = 0"
+        " AND t.in_flight = 0 AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id)"));
+    QSqlQuery &list = prepared(QStringLiteral(
+        "SELECT t.id, t.parent_id, t.final_status, t.cancel_reason, t.cleanup FROM temp.settle_now n"
+        " JOIN tasks t ON t.id = n.id"));
+    QSqlQuery &history = prepared(QStringLiteral(
+        "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
+        " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
+        " SELECT id, parent_id, type, grp, dedup_key, label, COALESCE(final_status, 2),"
+        " cancel_reason, cleanup, error,"
+        " CASE WHEN children_cancelled + children_failed > 0 THEN"
+        "  children_cancelled || ' children cancelled, ' || children_failed || ' children failed'"
+        " END, attempts, created_at, started_at, ?, bytes_done"
+        " FROM tasks WHERE id IN (SELECT id FROM temp.settle_now) ORDER BY id"));
+    QSqlQuery &nextRound = prepared(QStringLiteral(
+        "INSERT OR IGNORE INTO temp.settle_candidates SELECT DISTINCT t.parent_id"
+        " FROM temp.settle_now n JOIN tasks t ON t.id = n.id WHERE t.parent_id IS NOT NULL"));
+    // One round per tree level: leaves first, then the parents they unblocked.
+    for (;;) {
+        exec(QStringLiteral("DELETE FROM temp.settle_now"));
+        if (!exec(pick))
+            return settled;
+        if (pick.numRowsAffected() <= 0)
+            break;
+        if (!exec(list))
+            return settled;
+        while (list.next()) {
+            settled.append({list.value(0).toLongLong(), list.value(1).toLongLong(),
+                            static_cast<HistoryStatus>(list.value(2).isNull()
+                                                           ? 2
+                                                           : list.value(2).toInt()),
+                            list.value(3).toString(),
+                            static_cast<CleanupOutcome>(list.value(4).toInt())});
+        }
+        list.finish();
+        history.addBindValue(now);
+        if (!exec(history) || !exec(nextRound))
+            return settled;
+        exec(QStringLiteral("DELETE FROM temp.settle_candidates WHERE id IN"
+                            " (SELECT id FROM temp.settle_now)"));
+        if (!exec(QStringLiteral("DELETE FROM task_state WHERE task_id IN (SELECT id FROM temp.settle_now)")) ||
+            !exec(QStringLiteral("DELETE FROM tasks WHERE id IN (SELECT id FROM temp.settle_now)")))
+            return settled;
+    }
+    return settled;
+}
+
+QList<TaskRecord> TaskStore::pickHooks(qint64 now, int limit)
+{
+    QList<TaskRecord> picked;
+    QSqlQuery &q = prepared(QStringLiteral(
+        "SELECT id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing,"
+        " child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason,"
+        " children_cancelled, children_failed FROM tasks t WHERE status = 4 AND hook_pending = 1"
+        " AND in_flight = 0 AND not_before <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id) ORDER BY id LIMIT ?"));
+    q.addBindValue(now);
+    q.addBindValue(limit);
+    if (!exec(q))
+        return picked;
+    while (q.next())
+        picked.append(readRecord(q));
+    return picked;
+}
+
+bool TaskStore::markHookRunning(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral("UPDATE tasks SET in_flight = 1 WHERE id = ?"));
+    q.addBindValue(id);
+    return exec(q);
+}
+
+bool TaskStore::finishHook(TaskId id, CleanupOutcome outcome, const QString &error)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET hook_pending = 0, in_flight = 0, cleanup = ?,"
+        " error = CASE WHEN ? IS NULL THEN error ELSE ? END WHERE id = ?"));
+    q.addBindValue(static_cast<int>(outcome));
+    const QVariant errorValue = error.isEmpty() ? QVariant() : QVariant(error);
+    q.addBindValue(errorValue);
+    q.addBindValue(errorValue);
+    q.addBindValue(id);
+    return exec(q);
+}
+
+bool TaskStore::scheduleHookRetry(TaskId id, int cleanupAttempts, qint64 notBefore,
+                                  const QString &error)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET cleanup_attempts = ?, not_before = ?, in_flight = 0, error = ?"
+        " WHERE id = ?"));
+    q.addBindValue(cleanupAttempts);
+    q.addBindValue(notBefore);
+    q.addBindValue(error);
+    q.addBindValue(id);
+    return exec(q);
+}
+
+int TaskStore::cleanupAttempts(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral("SELECT cleanup_attempts FROM tasks WHERE id = ?"));
+    q.addBindValue(id);
+    if (!exec(q) || !q.next())
+        return 0;
+    return q.value(0).toInt();
+}
+
+int TaskStore::expediteHooks(const QString &group)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET not_before = 0 WHERE status = 4 AND hook_pending = 1 AND not_before > 0"
+        " AND (? = '' OR grp = ?)"));
+    q.addBindValue(group);
+    q.addBindValue(group);
+    if (!exec(q))
+        return -1;
+    return q.numRowsAffected();
+}
+
+bool TaskStore::pauseGroup(const QString &group)
+{
+    QSqlQuery &mark = prepared(QStringLiteral("INSERT OR IGNORE INTO paused_groups VALUES (?)"));
+    mark.addBindValue(group);
+    QSqlQuery &hold = prepared(QStringLiteral("UPDATE tasks SET status = 3 WHERE grp = ? AND status = 0"));
+    hold.addBindValue(group);
+    return exec(mark) && exec(hold);
+}
+
+bool TaskStore::resumeGroup(const QString &group)
+{
+    QSqlQuery &unmark = prepared(QStringLiteral("DELETE FROM paused_groups WHERE grp = ?"));
+    unmark.addBindValue(group);
+    QSqlQuery &release = prepared(QStringLiteral("UPDATE tasks SET status = 0 WHERE grp = ? AND status = 3"));
+    release.addBindValue(group);
+    return exec(unmark) && exec(release);
+}
+
+} // namespace ferry
