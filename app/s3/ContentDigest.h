@@ -1,0 +1,42 @@
+#pragma once
+
+#include "scheduler/CancellationToken.h"
+
+#include <QByteArray>
+#include <QString>
+
+#include <expected>
+
+namespace ferry::s3 {
+
+/// Digests of a body: what Content-MD5 and (optionally) x-amz-content-sha256 carry.
+struct ContentDigest {
+    QByteArray md5;    ///< Raw 16 bytes.
+    QByteArray sha256; ///< Raw 32 bytes, or empty when not asked for.
+    qint64 size = 0;
+
+    /// The `Content-MD5` header value (base64).
+    [[nodiscard]] QByteArray contentMd5() const { return md5.toBase64(); }
+    /// Lowercase hex MD5: the ETag S3 gives a single-part upload.
+    [[nodiscard]] QString md5Hex() const { return QString::fromLatin1(md5.toHex()); }
+};
+
+/// Why a digest could not be computed.
+struct DigestError {
+    bool cancelled = false;
+    QString message; ///< The file error, for S3Error::localFile().
+};
+
+/**
+ * Reads [offset, offset + length) of `path` once, in 1 MiB chunks, and hashes it (MD5, plus
+ * SHA-256 when `withSha256`). Checks `token` between chunks. Blocking file I/O: call it on a
+ * worker thread (executors do).
+ */
+[[nodiscard]] std::expected<ContentDigest, DigestError>
+digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha256,
+                const CancellationToken &token = {});
+
+/// The MD5 (and optionally SHA-256) of bytes in memory.
+[[nodiscard]] ContentDigest digestBytes(QByteArrayView data, bool withSha256);
+
+} // namespace ferry::s3
