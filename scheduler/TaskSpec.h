@@ -1,5 +1,6 @@
 #pragma once
 
+#include "SchedulerError.h"
 #include "TaskTypes.h"
 
 #include <QJsonObject>
@@ -30,6 +31,9 @@ struct TaskSpec {
     DuplicateStrategy onDuplicate = DuplicateStrategy::Skip;
     ChildPolicy childPolicy = ChildPolicy::Strict;
     qint64 bytesTotal = 0; ///< Known size of the work, for progress before it starts.
+
+    /// Parses a payload given as JSON text (e.g. from a command line); it must be an object.
+    [[nodiscard]] static SchedulerResult<QJsonObject> parsePayload(const QByteArray &json);
 };
 
 } // namespace ferry

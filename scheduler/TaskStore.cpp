@@ -29,6 +29,9 @@ QDateTime fromMs(const QVariant &value)
 
 QVariant nullIfEmpty(const QString &text) { return text.isEmpty() ? QVariant() : QVariant(text); }
 
+// Qt binds a null QString as SQL NULL; NOT NULL text columns want ''.
+QString notNull(const QString &text) { return text.isNull() ? QStringLiteral("") : text; }
+
 QString payloadText(const QJsonObject &payload)
 {
     if (payload.isEmpty())
@@ -88,6 +91,7 @@ SchedulerResult<void> TaskStore::open(const QString &path)
                            "another data directory with --data-dir")
                 .arg(path, why));
     }
+    probe.finish(); // an unfinished statement holds a read transaction: WAL cannot switch
     for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
                                "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000"}) {
         if (!exec(QString::fromLatin1(pragma))) {
@@ -336,9 +340,9 @@ bool TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, q
         " child_policy, created_at, bytes_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     q.addBindValue(id);
     q.addBindValue(spec.type);
-    q.addBindValue(spec.group);
+    q.addBindValue(notNull(spec.group));
     q.addBindValue(nullIfEmpty(spec.dedupKey));
-    q.addBindValue(spec.label);
+    q.addBindValue(notNull(spec.label));
     q.addBindValue(spec.priority);
     q.addBindValue(spec.parentId > 0 ? QVariant(spec.parentId) : QVariant());
     q.addBindValue(payloadText(spec.payload));
@@ -444,6 +448,18 @@ int TaskStore::countChildren(TaskId id)
     if (!exec(q) || !q.next())
         return 0;
     return q.value(0).toInt();
+}
+
+QList<TaskId> TaskStore::childIds(TaskId id)
+{
+    QList<TaskId> ids;
+    QSqlQuery &q = prepared(QStringLiteral("SELECT id FROM tasks WHERE parent_id = ? AND status <> 4"));
+    q.addBindValue(id);
+    if (exec(q)) {
+        while (q.next())
+            ids.append(q.value(0).toLongLong());
+    }
+    return ids;
 }
 
 bool TaskStore::setStatus(TaskId id, TaskStatus status, bool finalizing, qint64 bytesDone)

@@ -95,6 +95,8 @@ public:
     [[nodiscard]] QHash<QString, QString> loadState(TaskId id);
     bool writeState(TaskId id, const QString &key, const std::optional<QString> &value);
     [[nodiscard]] int countChildren(TaskId id);
+    /// Children of `id` that are not already cancelling.
+    [[nodiscard]] QList<TaskId> childIds(TaskId id);
     bool setStatus(TaskId id, TaskStatus status, bool finalizing, qint64 bytesDone = -1);
     bool scheduleRetry(TaskId id, int attempts, qint64 notBefore, const QString &error);
     bool finishTask(TaskId id, const TaskEnding &ending, qint64 now);

@@ -253,8 +253,9 @@ int TaskStore::expediteHooks(const QString &group)
     QSqlQuery &q = prepared(QStringLiteral(
         "UPDATE tasks SET not_before = 0 WHERE status = 4 AND hook_pending = 1 AND not_before > 0"
         " AND (? = '' OR grp = ?)"));
-    q.addBindValue(group);
-    q.addBindValue(group);
+    const QString anyGroup = group.isNull() ? QStringLiteral("") : group; // null binds as NULL
+    q.addBindValue(anyGroup);
+    q.addBindValue(anyGroup);
     if (!exec(q))
         return -1;
     return q.numRowsAffected();

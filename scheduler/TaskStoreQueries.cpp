@@ -14,8 +14,9 @@ QList<TaskRecord> TaskStore::activeTasks(const QString &group, int limit)
         " child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason,"
         " children_cancelled, children_failed FROM tasks WHERE (? = '' OR grp = ?)"
         " ORDER BY id LIMIT ?"));
-    q.addBindValue(group);
-    q.addBindValue(group);
+    const QString anyGroup = group.isNull() ? QStringLiteral("") : group; // null binds as NULL
+    q.addBindValue(anyGroup);
+    q.addBindValue(anyGroup);
     q.addBindValue(limit);
     if (!exec(q))
         return tasks;

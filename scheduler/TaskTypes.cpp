@@ -2,7 +2,7 @@
 
 namespace ferry {
 
-QString toString(TaskStatus status)
+QString toText(TaskStatus status)
 {
     switch (status) {
     case TaskStatus::Pending:
@@ -19,7 +19,7 @@ QString toString(TaskStatus status)
     return QStringLiteral("unknown");
 }
 
-QString toString(HistoryStatus status)
+QString toText(HistoryStatus status)
 {
     switch (status) {
     case HistoryStatus::Completed:
@@ -34,7 +34,7 @@ QString toString(HistoryStatus status)
     return QStringLiteral("unknown");
 }
 
-QString toString(CleanupOutcome outcome)
+QString toText(CleanupOutcome outcome)
 {
     switch (outcome) {
     case CleanupOutcome::None:
@@ -53,7 +53,7 @@ std::optional<HistoryStatus> historyStatusFromString(const QString &text)
 {
     for (auto status : {HistoryStatus::Completed, HistoryStatus::Failed, HistoryStatus::Cancelled,
                         HistoryStatus::Superseded}) {
-        if (text.compare(toString(status), Qt::CaseInsensitive) == 0)
+        if (text.compare(toText(status), Qt::CaseInsensitive) == 0)
             return status;
     }
     return std::nullopt;

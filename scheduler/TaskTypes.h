@@ -54,9 +54,9 @@ inline const QString Superseded = QStringLiteral("superseded");
 inline const QString Offline = QStringLiteral("offline");
 } // namespace CancelReason
 
-[[nodiscard]] QString toString(TaskStatus status);
-[[nodiscard]] QString toString(HistoryStatus status);
-[[nodiscard]] QString toString(CleanupOutcome outcome);
+[[nodiscard]] QString toText(TaskStatus status);
+[[nodiscard]] QString toText(HistoryStatus status);
+[[nodiscard]] QString toText(CleanupOutcome outcome);
 [[nodiscard]] std::optional<HistoryStatus> historyStatusFromString(const QString &text);
 
 /// Lowest and highest priority values; 0 is the most urgent.

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <QString>
+#include <QThread>
+
+#include <algorithm>
+
+namespace ferry {
+
+/// How a Scheduler is set up; fixed for its lifetime.
+struct SchedulerOptions {
+    /// The SQLite file. A lock file beside it (`<file>.lock`) keeps other processes out.
+    QString databasePath;
+    /// Tasks running at once (the worker pool's size).
+    int maxConcurrency = std::max(4, QThread::idealThreadCount());
+    /// Clean-up hooks running at once (their own pool, so clean-up never waits for work).
+    int hookConcurrency = 4;
+    /// History rows kept; the oldest go first.
+    qint64 historyRetention = 1'000'000;
+    /// How often progress is sampled and batched events are delivered.
+    int eventIntervalMs = 50;
+    /// Largest number of rows one submit transaction writes; larger batches are chunked.
+    int submitChunk = 50'000;
+};
+
+} // namespace ferry

@@ -1,0 +1,497 @@
+// The scheduler core: store, dispatch order, limits, dedup strategies, parent/child trees,
+// retries, events.
+#include "SchedulerTestSupport.h"
+
+#include <QSignalSpy>
+
+using namespace ferry;
+using namespace ferry::test;
+
+class TestSchedulerCore : public QObject {
+    Q_OBJECT
+
+private slots:
+    void submitRunsAndRecordsCompleted();
+    void dispatchByPriorityThenAge();
+    void globalConcurrencyLimit();
+    void groupAndTypeLimits();
+    void dedupSkipRaisesPriority();
+    void dedupSupersede();
+    void dedupReject();
+    void submitBatchInOneCall();
+    void parentWaitsForChildrenThenFinalizes();
+    void failedChildFailsParentAndCancelsSiblings();
+    void tolerantParentFinalizesDespiteFailedChild();
+    void retryableErrorIsRetriedThenFails();
+    void permanentErrorFailsAtOnce();
+    void stateIsPersistedAndSeenOnRetry();
+    void progressAndBatchedEvents();
+    void pausedGroupHoldsTasks();
+    void historyQueriesFilter();
+};
+
+void TestSchedulerCore::submitRunsAndRecordsCompleted()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor(probe)); });
+    QSignalSpy completed(&s, &Scheduler::taskCompleted);
+    const TaskId id = h.submit(spec("noop", "g", "k1"));
+    QVERIFY(id > 0);
+    QTRY_COMPARE(completed.count(), 1);
+    QCOMPARE(completed.first().first().value<TaskId>(), id);
+    const auto row = h.historyOf(id);
+    QVERIFY(row);
+    QCOMPARE(row->status, HistoryStatus::Completed);
+    QCOMPARE(row->group, QStringLiteral("g"));
+    QCOMPARE(row->dedupKey, QStringLiteral("k1"));
+    QVERIFY(row->finishedAt.isValid());
+    QVERIFY(!h.isActive(id));
+}
+
+void TestSchedulerCore::dispatchByPriorityThenAge()
+{
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("noop", noopExecutor(probe));
+        s.registerExecutor("gate", gateExecutor(probe));
+    });
+    // Occupy the only slot so that the rest queue up before anything runs.
+    const TaskId blocker = h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    QList<TaskSpec> batch;
+    for (int priority : {200, 10, 200, 10, 0}) {
+        TaskSpec t = spec("noop");
+        t.priority = priority;
+        batch << t;
+    }
+    const auto results = FERRY_OK(await(s.submitBatch(batch)));
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 6);
+    const QList<TaskId> expected = {blocker, results[4].id, results[1].id, results[3].id,
+                                    results[0].id, results[2].id};
+    QCOMPARE(probe->snapshot(probe->order), expected);
+}
+
+void TestSchedulerCore::globalConcurrencyLimit()
+{
+    Harness h(2);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("gate", gateExecutor(probe)); });
+    QList<TaskSpec> batch(5, spec("gate"));
+    FERRY_OK(await(s.submitBatch(batch)));
+    QTRY_COMPARE(probe->started.load(), 2);
+    const auto stats = FERRY_OK(await(s.stats()));
+    QCOMPARE(stats.running, 2);
+    QCOMPARE(stats.pending, 3);
+    QCOMPARE(probe->started.load(), 2);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 5);
+}
+
+void TestSchedulerCore::groupAndTypeLimits()
+{
+    Harness h(8);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        ExecutorOptions typeLimited;
+        typeLimited.maxConcurrency = 2;
+        s.registerExecutor("gate", gateExecutor(probe), typeLimited);
+        s.registerExecutor("gate2", gateExecutor(probe));
+        s.setGroupConcurrency("slow", 1);
+    });
+    QList<TaskSpec> batch;
+    for (int i = 0; i < 4; ++i)
+        batch << spec("gate", "a");
+    for (int i = 0; i < 3; ++i)
+        batch << spec("gate2", "slow");
+    batch << spec("gate2", "other");
+    FERRY_OK(await(s.submitBatch(batch)));
+    // 2 of type gate, 1 of group slow, 1 other.
+    QTRY_COMPARE(probe->started.load(), 4);
+    const auto running = FERRY_OK(await(s.activeTasks()));
+    int gateRunning = 0, slowRunning = 0;
+    for (const auto &t : running) {
+        if (t.status != TaskStatus::Running)
+            continue;
+        gateRunning += t.type == "gate";
+        slowRunning += t.group == "slow";
+    }
+    QCOMPARE(gateRunning, 2);
+    QCOMPARE(slowRunning, 1);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 8);
+}
+
+void TestSchedulerCore::dedupSkipRaisesPriority()
+{
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", noopExecutor(probe));
+    });
+    h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    TaskSpec first = spec("noop", {}, "profile:a:file:x");
+    first.priority = 200;
+    const TaskId id = h.submit(first);
+    TaskSpec again = first;
+    again.priority = 5;
+    const auto result = FERRY_OK(await(s.submit(again)));
+    QCOMPARE(result.outcome, SubmitResult::Outcome::Skipped);
+    QCOMPARE(result.id, id);
+    const auto record = FERRY_OK(await(s.task(id)));
+    QVERIFY(record);
+    QCOMPARE(record->priority, 5);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 2);
+}
+
+void TestSchedulerCore::dedupSupersede()
+{
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", noopExecutor(probe));
+    });
+    h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    const TaskId old = h.submit(spec("noop", {}, "k"));
+    TaskSpec replacement = spec("noop", {}, "k");
+    replacement.onDuplicate = DuplicateStrategy::Supersede;
+    const auto result = FERRY_OK(await(s.submit(replacement)));
+    QCOMPARE(result.outcome, SubmitResult::Outcome::Superseded);
+    QCOMPARE(result.replacedId, old);
+    QVERIFY(result.id != old);
+    const auto oldRow = h.historyOf(old);
+    QVERIFY(oldRow);
+    QCOMPARE(oldRow->status, HistoryStatus::Superseded);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 2);
+    QTRY_VERIFY(h.historyOf(result.id).has_value());
+    QCOMPARE(h.historyOf(result.id)->status, HistoryStatus::Completed);
+}
+
+void TestSchedulerCore::dedupReject()
+{
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("gate", gateExecutor(probe)); });
+    const TaskId id = h.submit(spec("gate", {}, "only-one"));
+    TaskSpec duplicate = spec("gate", {}, "only-one");
+    duplicate.onDuplicate = DuplicateStrategy::Reject;
+    const auto result = FERRY_OK(await(s.submit(duplicate)));
+    QCOMPARE(result.outcome, SubmitResult::Outcome::Rejected);
+    QCOMPARE(result.replacedId, id);
+    QVERIFY(result.message.contains("only-one"));
+    QCOMPARE(FERRY_OK(await(s.activeTasks())).size(), 1);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 1);
+}
+
+void TestSchedulerCore::submitBatchInOneCall()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    h.options.submitChunk = 7; // force several transactions for one call
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor(probe)); });
+    QList<TaskSpec> batch;
+    for (int i = 0; i < 50; ++i)
+        batch << spec("noop", "g", QStringLiteral("k%1").arg(i % 40)); // 10 in-batch duplicates
+    const auto results = FERRY_OK(await(s.submitBatch(batch)));
+    QCOMPARE(results.size(), 50);
+    int created = 0, skipped = 0;
+    for (const auto &r : results) {
+        created += r.outcome == SubmitResult::Outcome::Created;
+        skipped += r.outcome == SubmitResult::Outcome::Skipped;
+    }
+    // Duplicates whose original already completed are new tasks; the rest are skipped.
+    QCOMPARE(created + skipped, 50);
+    QVERIFY(created >= 40);
+    QTRY_COMPARE(probe->finished.load(), created);
+    QTRY_COMPARE(h.history().size(), created);
+}
+
+void TestSchedulerCore::parentWaitsForChildrenThenFinalizes()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    std::atomic<int> finalizeCalls{0};
+    std::atomic<int> childrenDoneAtFinalize{-1};
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("child", gateExecutor(probe));
+        s.registerExecutor(
+            "parent", std::make_shared<FunctionExecutor>(
+                          [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                              QList<TaskSpec> children(3, spec("child"));
+                              auto ids = ctx.spawnBatch(children);
+                              if (!ids)
+                                  co_return std::unexpected(TaskError::permanent(ids.error().message));
+                              co_return TaskResult{};
+                          },
+                          [&, probe](TaskContext &) -> QCoro::Task<TaskResult> {
+                              childrenDoneAtFinalize = probe->finished.load();
+                              finalizeCalls++;
+                              co_return TaskResult{};
+                          }));
+    });
+    QSignalSpy waiting(&s, &Scheduler::taskWaiting);
+    const TaskId parent = h.submit(spec("parent", "g"));
+    QTRY_COMPARE(waiting.count(), 1);
+    QTRY_COMPARE(probe->started.load(), 3);
+    QCOMPARE(FERRY_OK(await(s.task(parent)))->status, TaskStatus::Waiting);
+    // Children inherit the parent's group.
+    for (const auto &t : FERRY_OK(await(s.activeTasks())))
+        QCOMPARE(t.group, QStringLiteral("g"));
+    QCOMPARE(finalizeCalls.load(), 0);
+    probe->gate.cancel();
+    QTRY_VERIFY(h.historyOf(parent).has_value());
+    QCOMPARE(h.historyOf(parent)->status, HistoryStatus::Completed);
+    QCOMPARE(finalizeCalls.load(), 1);
+    QCOMPARE(childrenDoneAtFinalize.load(), 3);
+}
+
+void TestSchedulerCore::failedChildFailsParentAndCancelsSiblings()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    std::atomic<int> finalizeCalls{0};
+    h.start([&](Scheduler &s) {
+        s.registerExecutor("sibling", gateExecutor(probe));
+        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                               co_return std::unexpected(TaskError::permanent("disk on fire"));
+                           }));
+        s.registerExecutor("parent",
+                           std::make_shared<FunctionExecutor>(
+                               [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                   (void)ctx.spawnBatch(listOf(spec("sibling"), spec("sibling")));
+                                   co_return TaskResult{};
+                               },
+                               [&](TaskContext &) -> QCoro::Task<TaskResult> {
+                                   finalizeCalls++;
+                                   co_return TaskResult{};
+                               }));
+    });
+    const TaskId parent = h.submit(spec("parent"));
+    QTRY_COMPARE(probe->started.load(), 2);
+    TaskSpec bad = spec("bad");
+    bad.parentId = parent;
+    const TaskId badId = h.submit(bad);
+    QTRY_VERIFY(h.historyOf(parent).has_value());
+    QCOMPARE(h.historyOf(badId)->status, HistoryStatus::Failed);
+    QCOMPARE(h.historyOf(badId)->error, QStringLiteral("disk on fire"));
+    const auto parentRow = *h.historyOf(parent);
+    QCOMPARE(parentRow.status, HistoryStatus::Failed);
+    QVERIFY2(parentRow.error.contains("disk on fire"), qPrintable(parentRow.error));
+    int cancelledSiblings = 0;
+    for (const auto &row : h.history())
+        cancelledSiblings += row.type == "sibling" && row.status == HistoryStatus::Cancelled;
+    QCOMPARE(cancelledSiblings, 2);
+    QCOMPARE(probe->tokenSeen.load(), 2);
+    QCOMPARE(finalizeCalls.load(), 0);
+}
+
+void TestSchedulerCore::tolerantParentFinalizesDespiteFailedChild()
+{
+    Harness h;
+    std::atomic<int> finalizeCalls{0};
+    h.start([&](Scheduler &s) {
+        s.registerExecutor("ok", noopExecutor());
+        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                               co_return std::unexpected(TaskError::permanent("unreadable file"));
+                           }));
+        s.registerExecutor("parent",
+                           std::make_shared<FunctionExecutor>(
+                               [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                   (void)ctx.spawnBatch(listOf(spec("ok"), spec("bad"), spec("ok")));
+                                   co_return TaskResult{};
+                               },
+                               [&](TaskContext &) -> QCoro::Task<TaskResult> {
+                                   finalizeCalls++;
+                                   co_return TaskResult{};
+                               }));
+    });
+    TaskSpec parent = spec("parent");
+    parent.childPolicy = ChildPolicy::TolerateFailed;
+    const TaskId id = h.submit(parent);
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    const auto row = *h.historyOf(id);
+    QCOMPARE(row.status, HistoryStatus::Completed);
+    QCOMPARE(finalizeCalls.load(), 1);
+    QVERIFY2(row.note.contains("1 children failed"), qPrintable(row.note));
+}
+
+void TestSchedulerCore::retryableErrorIsRetriedThenFails()
+{
+    Harness h;
+    std::atomic<int> calls{0};
+    h.start([&](Scheduler &s) {
+        ExecutorOptions options;
+        options.retry = {3, RetryPolicy::Backoff::Constant, 10, 10, 0.0};
+        s.registerExecutor("flaky", std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                               calls++;
+                               if (ctx.attempt() < 1)
+                                   co_return std::unexpected(TaskError::retryable("503 slow down"));
+                               co_return TaskResult{};
+                           }),
+                           options);
+        s.registerExecutor("down", std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
+                               co_return std::unexpected(TaskError::retryable("connection refused"));
+                           }),
+                           options);
+    });
+    const TaskId flaky = h.submit(spec("flaky"));
+    const TaskId down = h.submit(spec("down"));
+    QTRY_VERIFY(h.historyOf(flaky).has_value() && h.historyOf(down).has_value());
+    QCOMPARE(h.historyOf(flaky)->status, HistoryStatus::Completed);
+    QCOMPARE(h.historyOf(flaky)->attempts, 1);
+    QCOMPARE(calls.load(), 2);
+    QCOMPARE(h.historyOf(down)->status, HistoryStatus::Failed);
+    QCOMPARE(h.historyOf(down)->attempts, 2); // 3 attempts: 2 retryable failures recorded, then failed
+    QCOMPARE(h.historyOf(down)->error, QStringLiteral("connection refused"));
+}
+
+void TestSchedulerCore::permanentErrorFailsAtOnce()
+{
+    Harness h;
+    std::atomic<int> calls{0};
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
+                               calls++;
+                               co_return std::unexpected(TaskError::permanent("access denied"));
+                           }));
+    });
+    QSignalSpy failed(&s, &Scheduler::taskFailed);
+    const TaskId id = h.submit(spec("bad"));
+    QTRY_COMPARE(failed.count(), 1);
+    QCOMPARE(failed.first().at(1).toString(), QStringLiteral("access denied"));
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    QCOMPARE(h.historyOf(id)->status, HistoryStatus::Failed);
+    QCOMPARE(calls.load(), 1);
+}
+
+void TestSchedulerCore::stateIsPersistedAndSeenOnRetry()
+{
+    Harness h;
+    QString seenOnRetry;
+    QMutex mutex;
+    h.start([&](Scheduler &s) {
+        ExecutorOptions options;
+        options.retry = {2, RetryPolicy::Backoff::Constant, 1, 1, 0.0};
+        s.registerExecutor("stateful",
+                           std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                               if (ctx.attempt() == 0) {
+                                   auto written = ctx.state().set("upload_id", "abc-123");
+                                   if (!written)
+                                       co_return std::unexpected(TaskError::permanent(written.error().message));
+                                   co_return std::unexpected(TaskError::retryable("try again"));
+                               }
+                               QMutexLocker lock(&mutex);
+                               seenOnRetry = ctx.state().value("upload_id");
+                               co_return TaskResult{};
+                           }),
+                           options);
+    });
+    const TaskId id = h.submit(spec("stateful"));
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    QMutexLocker lock(&mutex);
+    QCOMPARE(seenOnRetry, QStringLiteral("abc-123"));
+}
+
+void TestSchedulerCore::progressAndBatchedEvents()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("reporter", std::make_shared<FunctionExecutor>([probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                               ctx.reportProgress(50, 100);
+                               co_await untilCancelled(probe->gate.token());
+                               ctx.reportProgress(100, 100);
+                               co_return TaskResult{};
+                           }));
+    });
+    QSignalSpy progress(&s, &Scheduler::taskProgress);
+    QSignalSpy batches(&s, &Scheduler::eventsBatch);
+    const TaskId id = h.submit(spec("reporter"));
+    QTRY_VERIFY(!progress.isEmpty());
+    QCOMPARE(progress.last().at(0).value<TaskId>(), id);
+    QCOMPARE(progress.last().at(1).toLongLong(), 50);
+    QCOMPARE(progress.last().at(2).toLongLong(), 100);
+    probe->gate.cancel();
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    QCOMPARE(h.historyOf(id)->bytes, 100);
+    QList<TaskEvent::Kind> kinds;
+    QTRY_VERIFY([&] {
+        kinds.clear();
+        for (const auto &batch : batches) {
+            for (const auto &e : batch.first().value<TaskEvents>()) {
+                if (e.id == id)
+                    kinds << e.kind;
+            }
+        }
+        return kinds.contains(TaskEvent::Kind::Completed);
+    }());
+    QCOMPARE(kinds.first(), TaskEvent::Kind::Submitted);
+    QVERIFY(kinds.contains(TaskEvent::Kind::Started));
+    QVERIFY(kinds.contains(TaskEvent::Kind::Progress));
+}
+
+void TestSchedulerCore::pausedGroupHoldsTasks()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor(probe)); });
+    FERRY_OK(await(s.pauseGroup("held")));
+    const TaskId held = h.submit(spec("noop", "held"));
+    const TaskId free = h.submit(spec("noop", "free"));
+    QTRY_VERIFY(h.historyOf(free).has_value());
+    QCOMPARE(FERRY_OK(await(s.task(held)))->status, TaskStatus::Paused);
+    // The pause is persisted: it survives a restart.
+    h.stop();
+    h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor(probe)); });
+    QCOMPARE(await(h.scheduler->pausedGroups()), QStringList{"held"});
+    QCOMPARE(FERRY_OK(await(h.scheduler->task(held)))->status, TaskStatus::Paused);
+    FERRY_OK(await(h.scheduler->resumeGroup("held")));
+    QTRY_VERIFY(h.historyOf(held).has_value());
+    QCOMPARE(h.historyOf(held)->status, HistoryStatus::Completed);
+    QCOMPARE(h.historyOf(held)->reason, QString());
+}
+
+void TestSchedulerCore::historyQueriesFilter()
+{
+    Harness h;
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("noop", noopExecutor());
+        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                               co_return std::unexpected(TaskError::permanent("no"));
+                           }));
+    });
+    h.submit(spec("noop", "s3://a", "profile:one:file:1"));
+    h.submit(spec("noop", "s3://b", "profile:two:file:1"));
+    h.submit(spec("bad", "s3://a", "profile:one:file:2"));
+    QTRY_COMPARE(h.history().size(), 3);
+    HistoryQuery byGroup;
+    byGroup.group = "s3://a";
+    QCOMPARE(h.history(byGroup).size(), 2);
+    HistoryQuery byPrefix;
+    byPrefix.dedupKeyPrefix = "profile:one:";
+    QCOMPARE(h.history(byPrefix).size(), 2);
+    HistoryQuery byStatus;
+    byStatus.status = HistoryStatus::Failed;
+    QCOMPARE(h.history(byStatus).size(), 1);
+    HistoryQuery byType;
+    byType.type = "noop";
+    QCOMPARE(h.history(byType).size(), 2);
+    HistoryQuery limited;
+    limited.limit = 1;
+    QCOMPARE(FERRY_OK(await(s.history(limited))).size(), 1);
+    HistoryQuery future;
+    future.finishedAfter = QDateTime::currentDateTime().addSecs(60);
+    QCOMPARE(h.history(future).size(), 0);
+}
+
+QTEST_GUILESS_MAIN(TestSchedulerCore)
+#include "tst_scheduler_core.moc"

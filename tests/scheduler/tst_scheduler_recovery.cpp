@@ -1,0 +1,337 @@
+// Crash recovery (a real SIGKILLed child process), graceful shutdown, the data-directory
+// lock and bad input.
+#include "SchedulerTestSupport.h"
+
+#include <QFile>
+#include <QProcess>
+#include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
+#include <csignal>
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+/// Types every process of this suite registers; gates never open in the child.
+void registerTypes(Scheduler &s, const std::shared_ptr<Probe> &probe)
+{
+    s.registerExecutor("gate", gateExecutor(probe));
+    auto parent = std::make_shared<FunctionExecutor>(
+        [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+            (void)ctx.spawnBatch(listOf(spec("gate"), spec("gate")));
+            co_return TaskResult{};
+        },
+        [probe](TaskContext &) -> QCoro::Task<TaskResult> {
+            probe->custom++; // the parent's finalize
+            co_return TaskResult{};
+        });
+    s.registerExecutor("parent", parent);
+    // Its hook blocks until the gate opens: in the child it never does.
+    s.registerExecutor("stuck-hook",
+                       std::make_shared<FunctionExecutor>(
+                           [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                               (void)ctx.state().set("upload_id", "u-42");
+                               co_await untilCancelled(ctx.token());
+                               co_return std::unexpected(TaskError::cancelled());
+                           },
+                           FunctionExecutor::Step{},
+                           [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                               probe->hooks++;
+                               {
+                                   QMutexLocker lock(&probe->mutex);
+                                   probe->hookState.insert(ctx.id(), ctx.state().values());
+                               }
+                               co_await untilCancelled(probe->gate.token());
+                               co_return TaskResult{};
+                           }));
+}
+
+/// The child: builds running, waiting and cancelling tasks, says "ready", waits for SIGKILL.
+int runCrashChild(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    SchedulerOptions options;
+    options.databasePath = qEnvironmentVariable("FERRY_CRASH_CHILD_DB");
+    options.maxConcurrency = 8;
+    Scheduler s(options);
+    auto probe = std::make_shared<Probe>();
+    registerTypes(s, probe);
+    if (!await(s.open()))
+        return 2;
+    const TaskId running = FERRY_OK(await(s.submit(spec("gate", "g", "running")))).id;
+    const TaskId parent = FERRY_OK(await(s.submit(spec("parent", "g", "parent")))).id;
+    const TaskId cancelling = FERRY_OK(await(s.submit(spec("stuck-hook", "g", "cancelling")))).id;
+    while (probe->started.load() < 3 || FERRY_OK(await(s.task(parent)))->status != TaskStatus::Waiting)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+    // Wait for the state write of the stuck-hook task, then cancel it: its hook blocks.
+    while (FERRY_OK(await(s.taskState(cancelling))).isEmpty())
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+    FERRY_OK(await(s.cancel(cancelling)));
+    while (probe->hooks.load() < 1)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+    QTextStream(stdout) << "ready " << running << ' ' << parent << ' ' << cancelling << Qt::endl;
+    return app.exec(); // until killed
+}
+
+} // namespace
+
+class TestSchedulerRecovery : public QObject {
+    Q_OBJECT
+
+private slots:
+    void killedProcessRecoversAtReopen();
+    void shutdownInterruptsWithoutCancelling();
+    void shutdownDrainTimeoutLeavesTasksForNextStart();
+    void secondOpenOfDataDirectoryIsRefused();
+    void lockHeldByAnotherProcessNamesItsPid();
+    void badSubmissionsChangeNothing();
+    void payloadMustBeAJsonObject();
+    void databaseThatIsNotSqlite();
+    void readOnlyDatabase();
+    void databaseFromANewerVersion();
+};
+
+void TestSchedulerRecovery::killedProcessRecoversAtReopen()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath("ferry.sqlite");
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("FERRY_CRASH_CHILD", "1");
+    env.insert("FERRY_CRASH_CHILD_DB", db);
+    child.setProcessEnvironment(env);
+    child.start(QCoreApplication::applicationFilePath(), {});
+    QVERIFY(child.waitForStarted());
+    QByteArray line;
+    while (!line.contains('\n') && child.waitForReadyRead(30'000))
+        line += child.readAllStandardOutput();
+    const QList<QByteArray> words = line.trimmed().split(' ');
+    QCOMPARE(words.value(0), QByteArray("ready"));
+    const TaskId running = words.value(1).toLongLong();
+    const TaskId parent = words.value(2).toLongLong();
+    const TaskId cancelling = words.value(3).toLongLong();
+    ::kill(static_cast<pid_t>(child.processId()), SIGKILL);
+    QVERIFY(child.waitForFinished());
+    QCOMPARE(child.exitStatus(), QProcess::CrashExit);
+
+    Harness h;
+    h.options.databasePath = db;
+    auto probe = std::make_shared<Probe>();
+    probe->gate.cancel(); // everything may finish now
+    h.start([&](Scheduler &s) { registerTypes(s, probe); });
+    // The interrupted task ran again (a crash is not a retry), the waiting parent kept
+    // waiting and finalized once its children ran again, and the clean-up ran again.
+    QTRY_VERIFY(h.historyOf(running).has_value());
+    QCOMPARE(h.historyOf(running)->status, HistoryStatus::Completed);
+    QCOMPARE(h.historyOf(running)->attempts, 0);
+    QTRY_VERIFY(h.historyOf(parent).has_value());
+    QCOMPARE(h.historyOf(parent)->status, HistoryStatus::Completed);
+    QCOMPARE(probe->custom.load(), 1);
+    QTRY_VERIFY(h.historyOf(cancelling).has_value());
+    const auto row = *h.historyOf(cancelling);
+    QCOMPARE(row.status, HistoryStatus::Cancelled);
+    QCOMPARE(row.cleanup, CleanupOutcome::Ok);
+    QCOMPARE(row.reason, CancelReason::User);
+    QCOMPARE(probe->hooks.load(), 1);
+    QMutexLocker lock(&probe->mutex);
+    QCOMPARE(probe->hookState.value(cancelling).value("upload_id"), QStringLiteral("u-42"));
+}
+
+void TestSchedulerRecovery::shutdownInterruptsWithoutCancelling()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("gate", gateExecutor(probe)); });
+    const TaskId id = h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    h.stop();
+    Q_UNUSED(s);
+    QCOMPARE(probe->tokenSeen.load(), 1);
+    QCOMPARE(probe->hooks.load(), 0); // shutdown is not cancel: no hook
+
+    auto probe2 = std::make_shared<Probe>();
+    probe2->gate.cancel();
+    h.start([&](Scheduler &s) { s.registerExecutor("gate", gateExecutor(probe2)); });
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    QCOMPARE(h.historyOf(id)->status, HistoryStatus::Completed);
+    QCOMPARE(probe2->started.load(), 1);
+    QCOMPARE(h.history().size(), 1);
+}
+
+void TestSchedulerRecovery::shutdownDrainTimeoutLeavesTasksForNextStart()
+{
+    Harness h;
+    auto probe = std::make_shared<Probe>();
+    // Ignores its token until the gate opens: shutdown must not wait for it beyond the drain.
+    auto stubborn = std::make_shared<FunctionExecutor>([probe](TaskContext &) -> QCoro::Task<TaskResult> {
+        probe->started++;
+        co_await untilCancelled(probe->gate.token());
+        probe->finished++;
+        co_return std::unexpected(TaskError::cancelled());
+    });
+    h.start([&](Scheduler &s) { s.registerExecutor("stubborn", stubborn); });
+    const TaskId id = h.submit(spec("stubborn"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    h.stop(50);
+    QCOMPARE(probe->finished.load(), 0);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->finished.load(), 1);
+
+    auto probe2 = std::make_shared<Probe>();
+    h.start([&](Scheduler &s) { s.registerExecutor("stubborn", noopExecutor(probe2)); });
+    QTRY_VERIFY(h.historyOf(id).has_value());
+    QCOMPARE(h.historyOf(id)->status, HistoryStatus::Completed);
+}
+
+void TestSchedulerRecovery::secondOpenOfDataDirectoryIsRefused()
+{
+    Harness h;
+    h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    Scheduler second(h.options);
+    const auto opened = await(second.open());
+    QVERIFY(!opened);
+    QCOMPARE(opened.error().code, SchedulerError::Code::Locked);
+    QVERIFY2(opened.error().message.contains(QString::number(QCoreApplication::applicationPid())),
+             qPrintable(opened.error().message));
+    QVERIFY(opened.error().message.contains("--data-dir"));
+}
+
+void TestSchedulerRecovery::lockHeldByAnotherProcessNamesItsPid()
+{
+    QTemporaryDir dir;
+    const QString db = dir.filePath("ferry.sqlite");
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("FERRY_CRASH_CHILD", "1");
+    env.insert("FERRY_CRASH_CHILD_DB", db);
+    child.setProcessEnvironment(env);
+    child.start(QCoreApplication::applicationFilePath(), {});
+    QByteArray line;
+    while (!line.contains('\n') && child.waitForReadyRead(30'000))
+        line += child.readAllStandardOutput();
+    QVERIFY(line.startsWith("ready"));
+    SchedulerOptions options;
+    options.databasePath = db;
+    {
+        Scheduler second(options);
+        const auto opened = await(second.open());
+        QVERIFY(!opened);
+        QVERIFY2(opened.error().message.contains(QString::number(child.processId())),
+                 qPrintable(opened.error().message));
+    }
+    ::kill(static_cast<pid_t>(child.processId()), SIGKILL);
+    QVERIFY(child.waitForFinished());
+    // The dead owner's lock is stale: the next open takes it over.
+    Scheduler third(options);
+    QVERIFY(await(third.open()).has_value());
+}
+
+void TestSchedulerRecovery::badSubmissionsChangeNothing()
+{
+    Harness h;
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    auto expectError = [&](TaskSpec t, const char *needle) {
+        const auto result = await(s.submit(t));
+        QVERIFY(!result);
+        QCOMPARE(result.error().code, SchedulerError::Code::InvalidArgument);
+        QVERIFY2(result.error().message.contains(QLatin1String(needle)), qPrintable(result.error().message));
+    };
+    expectError(spec(""), "type is empty");
+    expectError(spec("nope"), "unknown task type \"nope\"");
+    TaskSpec tooUrgent = spec("noop");
+    tooUrgent.priority = -1;
+    expectError(tooUrgent, "out of range");
+    TaskSpec tooLazy = spec("noop");
+    tooLazy.priority = 256;
+    expectError(tooLazy, "out of range");
+    TaskSpec orphan = spec("noop");
+    orphan.parentId = 9999;
+    expectError(orphan, "parent task 9999 does not exist");
+    // A bad member refuses the whole batch: nothing is stored.
+    const auto batch = await(s.submitBatch({spec("noop"), spec("nope")}));
+    QVERIFY(!batch);
+    QVERIFY(batch.error().message.contains("task 2 of the batch"));
+    QCOMPARE(FERRY_OK(await(s.activeTasks())).size(), 0);
+    QCOMPARE(h.history().size(), 0);
+}
+
+void TestSchedulerRecovery::payloadMustBeAJsonObject()
+{
+    QVERIFY(TaskSpec::parsePayload(R"({"a": 1})").has_value());
+    QVERIFY(TaskSpec::parsePayload("").has_value());
+    const auto array = TaskSpec::parsePayload("[1,2]");
+    QVERIFY(!array);
+    QVERIFY(array.error().message.contains("must be a JSON object, not an array"));
+    const auto broken = TaskSpec::parsePayload("{\"a\":");
+    QVERIFY(!broken);
+    QVERIFY(broken.error().message.contains("not valid JSON"));
+}
+
+void TestSchedulerRecovery::databaseThatIsNotSqlite()
+{
+    QTemporaryDir dir;
+    SchedulerOptions options;
+    options.databasePath = dir.filePath("ferry.sqlite");
+    QFile file(options.databasePath);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(8192, 'x'));
+    file.close();
+    Scheduler s(options);
+    const auto opened = await(s.open());
+    QVERIFY(!opened);
+    QVERIFY2(opened.error().message.contains("not a usable SQLite database"), qPrintable(opened.error().message));
+    QFile check(options.databasePath);
+    QVERIFY(check.open(QIODevice::ReadOnly));
+    QCOMPARE(check.readAll(), QByteArray(8192, 'x')); // untouched
+}
+
+void TestSchedulerRecovery::readOnlyDatabase()
+{
+    Harness h;
+    h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    h.stop();
+    QFile::setPermissions(h.options.databasePath, QFileDevice::ReadOwner);
+    Scheduler s(h.options);
+    const auto opened = await(s.open());
+    QFile::setPermissions(h.options.databasePath, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    if (opened) {
+        // root ignores file modes: then the store must still be fully usable.
+        QVERIFY(::geteuid() == 0);
+        return;
+    }
+    QVERIFY2(opened.error().message.contains("read-only"), qPrintable(opened.error().message));
+}
+
+void TestSchedulerRecovery::databaseFromANewerVersion()
+{
+    QTemporaryDir dir;
+    SchedulerOptions options;
+    options.databasePath = dir.filePath("ferry.sqlite");
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", "newer");
+        db.setDatabaseName(options.databasePath);
+        QVERIFY(db.open());
+        QSqlQuery(db).exec("PRAGMA user_version = 99");
+        db.close();
+    }
+    QSqlDatabase::removeDatabase("newer");
+    Scheduler s(options);
+    const auto opened = await(s.open());
+    QVERIFY(!opened);
+    QVERIFY2(opened.error().message.contains("schema version 99, newer than this Ferry knows"),
+             qPrintable(opened.error().message));
+}
+
+int main(int argc, char *argv[])
+{
+    if (qEnvironmentVariableIsSet("FERRY_CRASH_CHILD"))
+        return runCrashChild(argc, argv);
+    QCoreApplication app(argc, argv);
+    TestSchedulerRecovery suite;
+    return QTest::qExec(&suite, argc, argv);
+}
+
+#include "tst_scheduler_recovery.moc"
