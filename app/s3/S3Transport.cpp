@@ -48,14 +48,20 @@ bool isTransportError(QNetworkReply::NetworkError error)
 
 QDateTime parseHttpDate(const QByteArray &value)
 {
-    // IMF-fixdate, as S3 sends it: "Wed, 12 Oct 2009 17:50:00 GMT".
-    QDateTime time = QLocale::c().toDateTime(QString::fromLatin1(value.trimmed()),
-                                             QStringLiteral("ddd, dd MMM yyyy HH:mm:ss 'GMT'"));
-    if (time.isValid()) {
-        time.setTimeSpec(Qt::UTC);
-        return time;
+    // IMF-fixdate, as S3 sends it: "Wed, 12 Oct 2009 17:50:00 GMT". The weekday is skipped:
+    // a wrong one (it happens) must not make the date unreadable.
+    QString text = QString::fromLatin1(value.trimmed());
+    if (const auto comma = text.indexOf(QLatin1Char(',')); comma >= 0)
+        text = text.mid(comma + 1).trimmed();
+    if (text.endsWith(QLatin1String(" GMT"))) {
+        QDateTime time =
+            QLocale::c().toDateTime(text.chopped(4), QStringLiteral("d MMM yyyy HH:mm:ss"));
+        if (time.isValid()) {
+            time.setTimeSpec(Qt::UTC);
+            return time;
+        }
     }
-    time = QDateTime::fromString(QString::fromLatin1(value.trimmed()), Qt::RFC2822Date);
+    const QDateTime time = QDateTime::fromString(text, Qt::RFC2822Date);
     return time.isValid() ? time.toUTC() : QDateTime();
 }
 
