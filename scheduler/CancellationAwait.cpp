@@ -7,10 +7,12 @@
 
 namespace ferry {
 
-QCoro::Task<bool> untilAnyCancelled(QList<CancellationToken> tokens, std::chrono::milliseconds timeout)
+QCoro::Task<bool> untilAnyCancelled(QList<CancellationToken> tokens,
+                                    std::chrono::milliseconds timeout)
 {
     const auto anyFired = [&tokens] {
-        return std::any_of(tokens.cbegin(), tokens.cend(), [](const auto &t) { return t.isCancelled(); });
+        return std::any_of(tokens.cbegin(), tokens.cend(),
+                           [](const auto &t) { return t.isCancelled(); });
     };
     if (anyFired())
         co_return true;
@@ -18,7 +20,8 @@ QCoro::Task<bool> untilAnyCancelled(QList<CancellationToken> tokens, std::chrono
     // Queued to this thread: no callback is delivered before the co_await below suspends.
     std::vector<CancellationRegistration> registrations;
     for (const auto &token : tokens)
-        registrations.push_back(token.onCancelled(&notifier, [&notifier] { emit notifier.fired(); }));
+        registrations.push_back(
+            token.onCancelled(&notifier, [&notifier] { emit notifier.fired(); }));
     const auto fired = co_await qCoro(&notifier, &CancellationNotifier::fired, timeout);
     co_return fired.has_value() || anyFired();
 }

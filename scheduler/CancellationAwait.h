@@ -27,6 +27,7 @@ QCoro::Task<bool> untilCancelled(CancellationToken token,
 
 /// Like untilCancelled, for whichever of several tokens fires first.
 QCoro::Task<bool> untilAnyCancelled(QList<CancellationToken> tokens,
-                                    std::chrono::milliseconds timeout = std::chrono::milliseconds{-1});
+                                    std::chrono::milliseconds timeout = std::chrono::milliseconds{
+                                        -1});
 
 } // namespace ferry

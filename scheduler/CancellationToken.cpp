@@ -42,14 +42,18 @@ CancellationRegistration::CancellationRegistration(std::weak_ptr<detail::Cancell
 {
 }
 
-CancellationRegistration::~CancellationRegistration() { reset(); }
+CancellationRegistration::~CancellationRegistration()
+{
+    reset();
+}
 
 CancellationRegistration::CancellationRegistration(CancellationRegistration &&other) noexcept
     : m_state(std::move(other.m_state)), m_id(std::exchange(other.m_id, 0))
 {
 }
 
-CancellationRegistration &CancellationRegistration::operator=(CancellationRegistration &&other) noexcept
+CancellationRegistration &
+CancellationRegistration::operator=(CancellationRegistration &&other) noexcept
 {
     if (this != &other) {
         reset();
@@ -105,9 +109,15 @@ CancellationRegistration CancellationToken::onCancelled(QObject *context,
 
 CancellationSource::CancellationSource() : m_state(std::make_shared<detail::CancellationState>()) {}
 
-CancellationToken CancellationSource::token() const { return CancellationToken(m_state); }
+CancellationToken CancellationSource::token() const
+{
+    return CancellationToken(m_state);
+}
 
-bool CancellationSource::isCancelled() const { return token().isCancelled(); }
+bool CancellationSource::isCancelled() const
+{
+    return token().isCancelled();
+}
 
 bool CancellationSource::cancel(StopReason reason)
 {

@@ -7,7 +7,10 @@ namespace ferry {
 
 DataDirLock::DataDirLock(QString lockPath) : m_path(std::move(lockPath)) {}
 
-DataDirLock::~DataDirLock() { release(); }
+DataDirLock::~DataDirLock()
+{
+    release();
+}
 
 SchedulerResult<void> DataDirLock::acquire()
 {
@@ -39,10 +42,9 @@ SchedulerResult<void> DataDirLock::acquire()
     return schedulerError(SchedulerError::Code::Storage,
                           QStringLiteral("cannot create lock file %1 (%2): check the directory's "
                                          "permissions")
-                              .arg(m_path,
-                                   error == QLockFile::PermissionError
-                                       ? QStringLiteral("permission denied")
-                                       : QStringLiteral("unknown error")));
+                              .arg(m_path, error == QLockFile::PermissionError
+                                               ? QStringLiteral("permission denied")
+                                               : QStringLiteral("unknown error")));
 }
 
 void DataDirLock::release()
@@ -52,6 +54,9 @@ void DataDirLock::release()
     m_lock.reset();
 }
 
-bool DataDirLock::isLocked() const { return m_lock && m_lock->isLocked(); }
+bool DataDirLock::isLocked() const
+{
+    return m_lock && m_lock->isLocked();
+}
 
 } // namespace ferry

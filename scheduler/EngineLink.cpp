@@ -27,11 +27,14 @@ void EngineLink::reportFinished(RunOutcome outcome)
         return;
     SchedulerEngine *engine = m_engine;
     QMetaObject::invokeMethod(
-        engine, [engine, outcome = std::move(outcome)]() mutable { engine->onRunFinished(std::move(outcome)); },
+        engine,
+        [engine, outcome = std::move(outcome)]() mutable {
+            engine->onRunFinished(std::move(outcome));
+        },
         Qt::QueuedConnection);
 }
 
-template<typename R>
+template <typename R>
 std::optional<R> EngineLink::callBlocking(std::function<R(SchedulerEngine &)> call)
 {
     auto done = std::make_shared<QSemaphore>(0);
@@ -60,8 +63,9 @@ std::optional<R> EngineLink::callBlocking(std::function<R(SchedulerEngine &)> ca
 SchedulerResult<void> EngineLink::writeState(TaskId task, const QString &key,
                                              const std::optional<QString> &value)
 {
-    auto answer = callBlocking<SchedulerResult<void>>(
-        [task, key, value](SchedulerEngine &engine) { return engine.writeState(task, key, value); });
+    auto answer = callBlocking<SchedulerResult<void>>([task, key, value](SchedulerEngine &engine) {
+        return engine.writeState(task, key, value);
+    });
     if (!answer)
         return schedulerError(SchedulerError::Code::NotOpen,
                               QStringLiteral("the scheduler shut down before the state was saved"));
@@ -75,8 +79,9 @@ SchedulerResult<QList<TaskId>> EngineLink::spawnChildren(TaskId parent, QList<Ta
             return engine.spawnChildren(parent, std::move(children));
         });
     if (!answer)
-        return schedulerError(SchedulerError::Code::NotOpen,
-                              QStringLiteral("the scheduler shut down before the children were added"));
+        return schedulerError(
+            SchedulerError::Code::NotOpen,
+            QStringLiteral("the scheduler shut down before the children were added"));
     return *answer;
 }
 

@@ -32,8 +32,7 @@ public:
     SchedulerResult<QList<TaskId>> spawnChildren(TaskId parent, QList<TaskSpec> children) override;
 
 private:
-    template<typename R>
-    std::optional<R> callBlocking(std::function<R(SchedulerEngine &)> call);
+    template <typename R> std::optional<R> callBlocking(std::function<R(SchedulerEngine &)> call);
 
     mutable QMutex m_mutex;
     SchedulerEngine *m_engine;

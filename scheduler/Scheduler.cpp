@@ -47,8 +47,7 @@ Scheduler::~Scheduler()
     delete m_engine;
 }
 
-template<typename T, typename Call>
-QFuture<T> Scheduler::post(Call call, T whenClosed)
+template <typename T, typename Call> QFuture<T> Scheduler::post(Call call, T whenClosed)
 {
     auto promise = std::make_shared<QPromise<T>>();
     QFuture<T> future = promise->future();
@@ -74,7 +73,8 @@ void Scheduler::registerExecutor(const QString &type, std::shared_ptr<TaskExecut
 {
     SchedulerEngine *engine = m_engine;
     QMetaObject::invokeMethod(
-        engine, [engine, type, executor, options] { engine->registerExecutor(type, executor, options); },
+        engine,
+        [engine, type, executor, options] { engine->registerExecutor(type, executor, options); },
         Qt::QueuedConnection);
 }
 
@@ -136,7 +136,9 @@ QFuture<SchedulerResult<SubmitResult>> Scheduler::submit(TaskSpec spec)
 QFuture<SchedulerResult<QList<SubmitResult>>> Scheduler::submitBatch(QList<TaskSpec> specs)
 {
     return post<SchedulerResult<QList<SubmitResult>>>(
-        [specs = std::move(specs)](SchedulerEngine &engine) mutable { return engine.submit(std::move(specs)); },
+        [specs = std::move(specs)](SchedulerEngine &engine) mutable {
+            return engine.submit(std::move(specs));
+        },
         std::unexpected(closedError()));
 }
 
@@ -147,22 +149,24 @@ QFuture<SchedulerResult<CancelResult>> Scheduler::cancel(TaskId id, const QStrin
         std::unexpected(closedError()));
 }
 
-QFuture<SchedulerResult<CancelResult>> Scheduler::cancelGroup(const QString &group, const QString &reason)
+QFuture<SchedulerResult<CancelResult>> Scheduler::cancelGroup(const QString &group,
+                                                              const QString &reason)
 {
     return post<SchedulerResult<CancelResult>>(
         [group, reason](SchedulerEngine &engine) { return engine.cancelGroup(group, reason); },
         std::unexpected(closedError()));
 }
 
-QFuture<SchedulerResult<CancelResult>> Scheduler::cancelType(const QString &type, const QString &reason)
+QFuture<SchedulerResult<CancelResult>> Scheduler::cancelType(const QString &type,
+                                                             const QString &reason)
 {
     return post<SchedulerResult<CancelResult>>(
         [type, reason](SchedulerEngine &engine) { return engine.cancelType(type, reason); },
         std::unexpected(closedError()));
 }
 
-QFuture<SchedulerResult<CancelResult>> Scheduler::cancelWhere(std::function<bool(const TaskRecord &)> predicate,
-                                                              const QString &reason)
+QFuture<SchedulerResult<CancelResult>>
+Scheduler::cancelWhere(std::function<bool(const TaskRecord &)> predicate, const QString &reason)
 {
     return post<SchedulerResult<CancelResult>>(
         [predicate = std::move(predicate), reason](SchedulerEngine &engine) {
@@ -173,20 +177,23 @@ QFuture<SchedulerResult<CancelResult>> Scheduler::cancelWhere(std::function<bool
 
 QFuture<SchedulerResult<void>> Scheduler::pauseGroup(const QString &group)
 {
-    return post<SchedulerResult<void>>([group](SchedulerEngine &engine) { return engine.pauseGroup(group); },
-                                       std::unexpected(closedError()));
+    return post<SchedulerResult<void>>(
+        [group](SchedulerEngine &engine) { return engine.pauseGroup(group); },
+        std::unexpected(closedError()));
 }
 
 QFuture<SchedulerResult<void>> Scheduler::resumeGroup(const QString &group)
 {
-    return post<SchedulerResult<void>>([group](SchedulerEngine &engine) { return engine.resumeGroup(group); },
-                                       std::unexpected(closedError()));
+    return post<SchedulerResult<void>>(
+        [group](SchedulerEngine &engine) { return engine.resumeGroup(group); },
+        std::unexpected(closedError()));
 }
 
 QFuture<SchedulerResult<int>> Scheduler::retryCleanupsNow(const QString &group)
 {
-    return post<SchedulerResult<int>>([group](SchedulerEngine &engine) { return engine.retryCleanupsNow(group); },
-                                      std::unexpected(closedError()));
+    return post<SchedulerResult<int>>(
+        [group](SchedulerEngine &engine) { return engine.retryCleanupsNow(group); },
+        std::unexpected(closedError()));
 }
 
 QFuture<SchedulerResult<std::optional<TaskRecord>>> Scheduler::task(TaskId id)
@@ -205,24 +212,27 @@ QFuture<SchedulerResult<QList<TaskRecord>>> Scheduler::activeTasks(const QString
 QFuture<SchedulerResult<QHash<QString, QString>>> Scheduler::taskState(TaskId id)
 {
     return post<SchedulerResult<QHash<QString, QString>>>(
-        [id](SchedulerEngine &engine) { return engine.taskState(id); }, std::unexpected(closedError()));
+        [id](SchedulerEngine &engine) { return engine.taskState(id); },
+        std::unexpected(closedError()));
 }
 
 QFuture<SchedulerResult<QList<HistoryRecord>>> Scheduler::history(const HistoryQuery &query)
 {
     return post<SchedulerResult<QList<HistoryRecord>>>(
-        [query](SchedulerEngine &engine) { return engine.history(query); }, std::unexpected(closedError()));
+        [query](SchedulerEngine &engine) { return engine.history(query); },
+        std::unexpected(closedError()));
 }
 
 QFuture<SchedulerResult<SchedulerStats>> Scheduler::stats()
 {
-    return post<SchedulerResult<SchedulerStats>>([](SchedulerEngine &engine) { return engine.stats(); },
-                                                 std::unexpected(closedError()));
+    return post<SchedulerResult<SchedulerStats>>(
+        [](SchedulerEngine &engine) { return engine.stats(); }, std::unexpected(closedError()));
 }
 
 QFuture<QStringList> Scheduler::pausedGroups()
 {
-    return post<QStringList>([](SchedulerEngine &engine) { return engine.pausedGroups(); }, QStringList{});
+    return post<QStringList>([](SchedulerEngine &engine) { return engine.pausedGroups(); },
+                             QStringList{});
 }
 
 } // namespace ferry

@@ -60,14 +60,16 @@ public:
     /// One transaction per batch (chunked for very large batches); results in order.
     QFuture<SchedulerResult<QList<SubmitResult>>> submitBatch(QList<TaskSpec> specs);
 
-    QFuture<SchedulerResult<CancelResult>> cancel(TaskId id, const QString &reason = CancelReason::User);
+    QFuture<SchedulerResult<CancelResult>> cancel(TaskId id,
+                                                  const QString &reason = CancelReason::User);
     QFuture<SchedulerResult<CancelResult>> cancelGroup(const QString &group,
                                                        const QString &reason = CancelReason::Group);
     QFuture<SchedulerResult<CancelResult>> cancelType(const QString &type,
                                                       const QString &reason = CancelReason::Type);
     /// `predicate` runs on the scheduler thread over every active task; keep it pure.
-    QFuture<SchedulerResult<CancelResult>> cancelWhere(std::function<bool(const TaskRecord &)> predicate,
-                                                       const QString &reason = CancelReason::Predicate);
+    QFuture<SchedulerResult<CancelResult>>
+    cancelWhere(std::function<bool(const TaskRecord &)> predicate,
+                const QString &reason = CancelReason::Predicate);
 
     /// Holds the group's pending tasks (persisted) without cancelling anything.
     QFuture<SchedulerResult<void>> pauseGroup(const QString &group);
@@ -77,7 +79,8 @@ public:
     QFuture<SchedulerResult<int>> retryCleanupsNow(const QString &group = {});
 
     QFuture<SchedulerResult<std::optional<TaskRecord>>> task(TaskId id);
-    QFuture<SchedulerResult<QList<TaskRecord>>> activeTasks(const QString &group = {}, int limit = -1);
+    QFuture<SchedulerResult<QList<TaskRecord>>> activeTasks(const QString &group = {},
+                                                            int limit = -1);
     QFuture<SchedulerResult<QHash<QString, QString>>> taskState(TaskId id);
     QFuture<SchedulerResult<QList<HistoryRecord>>> history(const HistoryQuery &query = {});
     QFuture<SchedulerResult<SchedulerStats>> stats();
@@ -101,8 +104,7 @@ signals:
     void groupResumed(const QString &group);
 
 private:
-    template<typename T, typename Call>
-    QFuture<T> post(Call call, T whenClosed);
+    template <typename T, typename Call> QFuture<T> post(Call call, T whenClosed);
 
     QThread m_thread;
     SchedulerEngine *m_engine;

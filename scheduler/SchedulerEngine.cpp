@@ -58,14 +58,18 @@ QStringList SchedulerEngine::hookTypes() const
     return types;
 }
 
-qint64 SchedulerEngine::now() const { return QDateTime::currentMSecsSinceEpoch(); }
+qint64 SchedulerEngine::now() const
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
 
 SchedulerResult<void> SchedulerEngine::requireOpen() const
 {
     if (!m_open || m_shuttingDown)
         return schedulerError(SchedulerError::Code::NotOpen,
-                              m_shuttingDown ? QStringLiteral("the scheduler is shutting down")
-                                             : QStringLiteral("the scheduler is not open: call open() first"));
+                              m_shuttingDown
+                                  ? QStringLiteral("the scheduler is shutting down")
+                                  : QStringLiteral("the scheduler is not open: call open() first"));
     return {};
 }
 
@@ -74,8 +78,9 @@ SchedulerResult<void> SchedulerEngine::open()
     if (m_open)
         return {};
     if (m_options.databasePath.isEmpty())
-        return schedulerError(SchedulerError::Code::InvalidArgument,
-                              QStringLiteral("no database path given: set SchedulerOptions::databasePath"));
+        return schedulerError(
+            SchedulerError::Code::InvalidArgument,
+            QStringLiteral("no database path given: set SchedulerOptions::databasePath"));
     if (m_options.maxConcurrency < 1 || m_options.hookConcurrency < 1)
         return schedulerError(SchedulerError::Code::InvalidArgument,
                               QStringLiteral("concurrency limits must be at least 1"));
@@ -92,8 +97,9 @@ SchedulerResult<void> SchedulerEngine::open()
             const QString why = m_store.lastError();
             m_store.close();
             m_lock.release();
-            return schedulerError(SchedulerError::Code::Storage,
-                                  QStringLiteral("cannot write to %1: %2").arg(m_options.databasePath, why));
+            return schedulerError(
+                SchedulerError::Code::Storage,
+                QStringLiteral("cannot write to %1: %2").arg(m_options.databasePath, why));
         }
         if (requeued > 0)
             qCInfo(lcScheduler) << requeued << "interrupted task(s) will run again";
@@ -218,8 +224,9 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
         // The executor gave up on its own: treat it as a cancel of this task.
         m_store.setStatus(record.id, TaskStatus::Pending, finalizing, bytes);
         const TaskId id = record.id;
-        cancelLocked([this, id] { return m_store.cancelSetAddIds({id}, QStringLiteral("executor")); },
-                     QStringLiteral("executor"));
+        cancelLocked(
+            [this, id] { return m_store.cancelSetAddIds({id}, QStringLiteral("executor")); },
+            QStringLiteral("executor"));
         return;
     }
     const ExecutorEntry *entry = executorFor(record.type);
@@ -239,7 +246,8 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
 
 void SchedulerEngine::completeTask(const TaskRecord &record, qint64 bytes)
 {
-    m_store.finishTask(record.id, {HistoryStatus::Completed, {}, CleanupOutcome::None, {}, bytes}, now());
+    m_store.finishTask(record.id, {HistoryStatus::Completed, {}, CleanupOutcome::None, {}, bytes},
+                       now());
     event(TaskEvent::Kind::Completed, record);
     emit taskCompleted(record.id);
     if (++m_completedSincePrune >= 10'000) {
@@ -290,11 +298,13 @@ SchedulerResult<void> SchedulerEngine::writeState(TaskId task, const QString &ke
         return requireOpen();
     Transaction tx(m_store);
     if (!m_store.activeInfo(task))
-        return schedulerError(SchedulerError::Code::NotFound,
-                              QStringLiteral("task %1 is no longer active; its state is gone").arg(task));
+        return schedulerError(
+            SchedulerError::Code::NotFound,
+            QStringLiteral("task %1 is no longer active; its state is gone").arg(task));
     if (!m_store.writeState(task, key, value) || !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot save state of task %1: %2").arg(task).arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot save state of task %1: %2").arg(task).arg(m_store.lastError()));
     return {};
 }
 
@@ -420,7 +430,8 @@ void SchedulerEngine::finishShutdown()
         if (pool->activeThreadCount() == 0)
             delete pool;
         else
-            qCWarning(lcScheduler) << pool->activeThreadCount() << "run(s) ignored the stop request";
+            qCWarning(lcScheduler)
+                << pool->activeThreadCount() << "run(s) ignored the stop request";
     }
     m_pool = m_hookPool = nullptr;
     m_running.clear();

@@ -50,8 +50,8 @@ public:
     SchedulerResult<CancelResult> cancelIds(const QList<TaskId> &ids, const QString &reason);
     SchedulerResult<CancelResult> cancelGroup(const QString &group, const QString &reason);
     SchedulerResult<CancelResult> cancelType(const QString &type, const QString &reason);
-    SchedulerResult<CancelResult> cancelWhere(const std::function<bool(const TaskRecord &)> &predicate,
-                                              const QString &reason);
+    SchedulerResult<CancelResult>
+    cancelWhere(const std::function<bool(const TaskRecord &)> &predicate, const QString &reason);
     SchedulerResult<void> pauseGroup(const QString &group);
     SchedulerResult<void> resumeGroup(const QString &group);
     SchedulerResult<int> retryCleanupsNow(const QString &group);
@@ -106,7 +106,8 @@ private:
     void childLeft(TaskId parentId, HistoryStatus childStatus);
     void parentMayProceed(TaskId parentId);
     void handleSettled(const QList<SettledTask> &settled);
-    SchedulerResult<CancelResult> cancelLocked(const std::function<bool()> &seed, const QString &reason);
+    SchedulerResult<CancelResult> cancelLocked(const std::function<bool()> &seed,
+                                               const QString &reason);
     SchedulerResult<QList<SubmitResult>> submitLocked(QList<TaskSpec> &specs, int from, int to);
     SchedulerResult<void> validate(const QList<TaskSpec> &specs);
     void dispatchLocked();

@@ -5,7 +5,8 @@
 
 namespace ferry {
 
-SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &ids, const QString &reason)
+SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &ids,
+                                                         const QString &reason)
 {
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
@@ -13,14 +14,16 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &id
     Transaction tx(m_store);
     auto result = cancelLocked([&] { return m_store.cancelSetAddIds(ids, reason); }, reason);
     if (result && !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
     startPendingRuns();
     scheduleFlush();
     return result;
 }
 
-SchedulerResult<CancelResult> SchedulerEngine::cancelGroup(const QString &group, const QString &reason)
+SchedulerResult<CancelResult> SchedulerEngine::cancelGroup(const QString &group,
+                                                           const QString &reason)
 {
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
@@ -29,14 +32,16 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelGroup(const QString &group,
     auto result = cancelLocked(
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("grp"), group, reason); }, reason);
     if (result && !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
     startPendingRuns();
     scheduleFlush();
     return result;
 }
 
-SchedulerResult<CancelResult> SchedulerEngine::cancelType(const QString &type, const QString &reason)
+SchedulerResult<CancelResult> SchedulerEngine::cancelType(const QString &type,
+                                                          const QString &reason)
 {
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
@@ -45,15 +50,17 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelType(const QString &type, c
     auto result = cancelLocked(
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("type"), type, reason); }, reason);
     if (result && !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
     startPendingRuns();
     scheduleFlush();
     return result;
 }
 
-SchedulerResult<CancelResult> SchedulerEngine::cancelWhere(
-    const std::function<bool(const TaskRecord &)> &predicate, const QString &reason)
+SchedulerResult<CancelResult>
+SchedulerEngine::cancelWhere(const std::function<bool(const TaskRecord &)> &predicate,
+                             const QString &reason)
 {
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
@@ -66,8 +73,9 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelWhere(
     }
     auto result = cancelLocked([&] { return m_store.cancelSetAddIds(matched, reason); }, reason);
     if (result && !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
     startPendingRuns();
     scheduleFlush();
     return result;
@@ -79,16 +87,18 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
                                                             const QString &reason)
 {
     if (!m_store.cancelSetReset() || !seed() || !m_store.cancelSetClose())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot select the tasks to cancel: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot select the tasks to cancel: %1").arg(m_store.lastError()));
     const QList<CancelSetEntry> entries = m_store.cancelSetEntries();
     CancelResult result;
     result.reason = reason;
     if (entries.isEmpty())
         return result;
     if (!m_store.cancelSetApply(hookTypes()))
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
     result.tasks.reserve(entries.size());
     QList<TaskId> candidates;
     candidates.reserve(entries.size());
@@ -131,9 +141,10 @@ void SchedulerEngine::failTask(TaskId id, const QString &error)
         const bool tolerates = parent && (static_cast<int>(parent->childPolicy) &
                                           static_cast<int>(ChildPolicy::TolerateFailed));
         if (parent && parent->status != TaskStatus::Cancelling && !tolerates) {
-            failTask(parent->id, QStringLiteral("child task %1 (%2) failed: %3")
-                                     .arg(id)
-                                     .arg(record->label.isEmpty() ? record->type : record->label, error));
+            failTask(parent->id,
+                     QStringLiteral("child task %1 (%2) failed: %3")
+                         .arg(id)
+                         .arg(record->label.isEmpty() ? record->type : record->label, error));
         }
     }
     handleSettled(m_store.settle({id}, now()));
@@ -214,8 +225,9 @@ SchedulerResult<void> SchedulerEngine::pauseGroup(const QString &group)
         return ok;
     Transaction tx(m_store);
     if (!m_store.pauseGroup(group) || !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot pause %1: %2").arg(group, m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot pause %1: %2").arg(group, m_store.lastError()));
     if (!m_pausedGroups.contains(group))
         m_pausedGroups.append(group);
     event(TaskEvent::Kind::Paused, 0, 0, group);
@@ -229,8 +241,9 @@ SchedulerResult<void> SchedulerEngine::resumeGroup(const QString &group)
         return ok;
     Transaction tx(m_store);
     if (!m_store.resumeGroup(group) || !tx.commit())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot resume %1: %2").arg(group, m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot resume %1: %2").arg(group, m_store.lastError()));
     m_pausedGroups.removeAll(group);
     event(TaskEvent::Kind::Resumed, 0, 0, group);
     emit groupResumed(group);

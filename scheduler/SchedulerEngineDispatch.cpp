@@ -10,8 +10,8 @@ SchedulerResult<void> SchedulerEngine::validate(const QList<TaskSpec> &specs)
 {
     for (qsizetype i = 0; i < specs.size(); ++i) {
         const TaskSpec &spec = specs[i];
-        const QString where = specs.size() > 1 ? QStringLiteral("task %1 of the batch: ").arg(i + 1)
-                                               : QString();
+        const QString where =
+            specs.size() > 1 ? QStringLiteral("task %1 of the batch: ").arg(i + 1) : QString();
         if (spec.type.isEmpty())
             return schedulerError(SchedulerError::Code::InvalidArgument,
                                   where + QStringLiteral("the task type is empty: give every task "
@@ -27,8 +27,9 @@ SchedulerResult<void> SchedulerEngine::validate(const QList<TaskSpec> &specs)
                                                          "(most urgent) to 255")
                                               .arg(spec.priority));
         if (spec.parentId < 0)
-            return schedulerError(SchedulerError::Code::InvalidArgument,
-                                  where + QStringLiteral("parent id %1 is negative").arg(spec.parentId));
+            return schedulerError(
+                SchedulerError::Code::InvalidArgument,
+                where + QStringLiteral("parent id %1 is negative").arg(spec.parentId));
         if (spec.parentId > 0) {
             const auto parent = m_store.activeInfo(spec.parentId);
             if (!parent)
@@ -66,7 +67,8 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submit(QList<TaskSpec> spe
     return results;
 }
 
-SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpec> &specs, int from, int to)
+SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpec> &specs, int from,
+                                                                   int to)
 {
     QList<SubmitResult> results;
     const qint64 at = now();
@@ -74,8 +76,9 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     const qsizetype firstEvent = m_events.size();
     Transaction tx(m_store);
     if (!tx.isActive())
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot write to the database: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot write to the database: %1").arg(m_store.lastError()));
     QHash<TaskId, QString> parentGroups;
     for (int i = from; i < to; ++i) {
         TaskSpec &spec = specs[i];
@@ -91,7 +94,8 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
                 if (spec.onDuplicate == DuplicateStrategy::Skip) {
                     if (spec.priority < existing->priority)
                         m_store.raisePriority(existing->id, spec.priority);
-                    results.append({existing->id, SubmitResult::Outcome::Skipped, existing->id, {}});
+                    results.append(
+                        {existing->id, SubmitResult::Outcome::Skipped, existing->id, {}});
                     continue;
                 }
                 if (spec.onDuplicate == DuplicateStrategy::Reject) {
@@ -123,8 +127,9 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
         if (!m_store.insertTask(spec, result.id, status, at)) {
             m_lastId = firstId;
             m_events.resize(firstEvent);
-            return schedulerError(SchedulerError::Code::Storage,
-                                  QStringLiteral("cannot store the task: %1").arg(m_store.lastError()));
+            return schedulerError(
+                SchedulerError::Code::Storage,
+                QStringLiteral("cannot store the task: %1").arg(m_store.lastError()));
         }
         TaskRecord record;
         record.id = result.id;
@@ -140,8 +145,9 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     if (!tx.commit()) {
         m_lastId = firstId;
         m_events.resize(firstEvent);
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot store the tasks: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot store the tasks: %1").arg(m_store.lastError()));
     }
     for (const auto &result : results) {
         if (result.outcome == SubmitResult::Outcome::Created ||
@@ -152,12 +158,14 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     return results;
 }
 
-SchedulerResult<QList<TaskId>> SchedulerEngine::spawnChildren(TaskId parent, QList<TaskSpec> children)
+SchedulerResult<QList<TaskId>> SchedulerEngine::spawnChildren(TaskId parent,
+                                                              QList<TaskSpec> children)
 {
     auto it = m_running.constFind(parent);
     if (it != m_running.constEnd() && it->cancelled)
-        return schedulerError(SchedulerError::Code::InvalidArgument,
-                              QStringLiteral("task %1 is being cancelled: it takes no new children").arg(parent));
+        return schedulerError(
+            SchedulerError::Code::InvalidArgument,
+            QStringLiteral("task %1 is being cancelled: it takes no new children").arg(parent));
     for (auto &child : children)
         child.parentId = parent;
     auto submitted = submit(std::move(children));

@@ -21,11 +21,10 @@ struct SchedulerError {
     QString message;
 };
 
-template<typename T>
-using SchedulerResult = std::expected<T, SchedulerError>;
+template <typename T> using SchedulerResult = std::expected<T, SchedulerError>;
 
 [[nodiscard]] inline std::unexpected<SchedulerError> schedulerError(SchedulerError::Code code,
-                                                                   QString message)
+                                                                    QString message)
 {
     return std::unexpected(SchedulerError{code, std::move(message)});
 }

@@ -50,7 +50,10 @@ public:
     }
 
     /// Reports bytes done out of bytes total; the scheduler derives throughput and ETA.
-    void reportProgress(qint64 bytesDone, qint64 bytesTotal) { m_progress->report(bytesDone, bytesTotal); }
+    void reportProgress(qint64 bytesDone, qint64 bytesTotal)
+    {
+        m_progress->report(bytesDone, bytesTotal);
+    }
 
     /// Submits one child of this task (its group defaults to this task's group).
     SchedulerResult<TaskId> spawn(TaskSpec child);

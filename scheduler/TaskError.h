@@ -21,8 +21,14 @@ struct TaskError {
     Kind kind = Kind::Permanent;
     QString message;
 
-    [[nodiscard]] static TaskError retryable(QString message) { return {Kind::Retryable, std::move(message)}; }
-    [[nodiscard]] static TaskError permanent(QString message) { return {Kind::Permanent, std::move(message)}; }
+    [[nodiscard]] static TaskError retryable(QString message)
+    {
+        return {Kind::Retryable, std::move(message)};
+    }
+    [[nodiscard]] static TaskError permanent(QString message)
+    {
+        return {Kind::Permanent, std::move(message)};
+    }
     [[nodiscard]] static TaskError cancelled(QString message = QStringLiteral("cancelled"))
     {
         return {Kind::Cancelled, std::move(message)};

@@ -11,17 +11,17 @@ namespace ferry {
 /// One lifecycle change, as delivered in Scheduler::eventsBatch for views that follow many.
 struct TaskEvent {
     enum class Kind {
-        Submitted,  ///< New task: all descriptive fields are set.
-        Started,    ///< execute (or finalize, when `finalizing`) began.
-        Progress,   ///< bytesDone/bytesTotal changed.
-        Waiting,    ///< execute returned; waiting for children.
-        Retrying,   ///< Failed with a retryable error; `detail` holds it.
+        Submitted, ///< New task: all descriptive fields are set.
+        Started,   ///< execute (or finalize, when `finalizing`) began.
+        Progress,  ///< bytesDone/bytesTotal changed.
+        Waiting,   ///< execute returned; waiting for children.
+        Retrying,  ///< Failed with a retryable error; `detail` holds it.
         Paused,
         Resumed,
         Cancelling, ///< Cancel requested; `detail` holds the reason.
         Completed,
-        Failed,     ///< `detail` holds the error.
-        Cancelled,  ///< `detail` holds the reason; `cleanup` the hook's outcome.
+        Failed,    ///< `detail` holds the error.
+        Cancelled, ///< `detail` holds the reason; `cleanup` the hook's outcome.
         Superseded,
     };
 

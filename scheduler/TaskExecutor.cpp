@@ -2,8 +2,14 @@
 
 namespace ferry {
 
-QCoro::Task<TaskResult> TaskExecutor::finalize(TaskContext &) { co_return TaskResult{}; }
+QCoro::Task<TaskResult> TaskExecutor::finalize(TaskContext &)
+{
+    co_return TaskResult{};
+}
 
-QCoro::Task<TaskResult> TaskExecutor::onCancel(TaskContext &) { co_return TaskResult{}; }
+QCoro::Task<TaskResult> TaskExecutor::onCancel(TaskContext &)
+{
+    co_return TaskResult{};
+}
 
 } // namespace ferry

@@ -25,7 +25,8 @@ public:
                                              const std::optional<QString> &value) = 0;
 
     /// Submits children of `parent` in one transaction.
-    virtual SchedulerResult<QList<TaskId>> spawnChildren(TaskId parent, QList<TaskSpec> children) = 0;
+    virtual SchedulerResult<QList<TaskId>> spawnChildren(TaskId parent,
+                                                         QList<TaskSpec> children) = 0;
 };
 
 } // namespace ferry

@@ -44,10 +44,10 @@ struct HistoryRecord {
     QString dedupKey;
     QString label;
     HistoryStatus status = HistoryStatus::Completed;
-    QString reason;  ///< Why it was cancelled or superseded ("user", "offline", ...).
+    QString reason; ///< Why it was cancelled or superseded ("user", "offline", ...).
     CleanupOutcome cleanup = CleanupOutcome::None;
-    QString error;   ///< Why it failed, or why its clean-up failed.
-    QString note;    ///< e.g. "2 children cancelled" for a tolerant parent.
+    QString error; ///< Why it failed, or why its clean-up failed.
+    QString note;  ///< e.g. "2 children cancelled" for a tolerant parent.
     int attempts = 0;
     QDateTime createdAt;
     QDateTime startedAt;

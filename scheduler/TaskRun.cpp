@@ -34,8 +34,8 @@ void TaskRun::run()
         deadline = std::make_unique<QTimer>();
         deadline->setSingleShot(true);
         QObject::connect(deadline.get(), &QTimer::timeout, [&] {
-            qCWarning(lcScheduler) << "clean-up hook of task" << m_setup.record.id << "timed out after"
-                                   << m_setup.hookTimeoutMs << "ms";
+            qCWarning(lcScheduler) << "clean-up hook of task" << m_setup.record.id
+                                   << "timed out after" << m_setup.hookTimeoutMs << "ms";
             m_setup.hookSource->cancel(StopReason::Timeout);
             RunOutcome late{outcome.id, outcome.phase, outcome.serial, {}, true};
             m_link->reportFinished(std::move(late));
@@ -57,8 +57,8 @@ void TaskRun::run()
             break;
         }
     } catch (const std::exception &e) {
-        outcome.result = std::unexpected(
-            TaskError::permanent(QStringLiteral("executor threw: %1").arg(QString::fromLocal8Bit(e.what()))));
+        outcome.result = std::unexpected(TaskError::permanent(
+            QStringLiteral("executor threw: %1").arg(QString::fromLocal8Bit(e.what()))));
     } catch (...) {
         outcome.result = std::unexpected(TaskError::permanent(QStringLiteral("executor threw")));
     }

@@ -18,11 +18,11 @@ SchedulerResult<QJsonObject> TaskSpec::parsePayload(const QByteArray &json)
                                   .arg(error.errorString())
                                   .arg(error.offset));
     if (!document.isObject())
-        return schedulerError(SchedulerError::Code::InvalidArgument,
-                              QStringLiteral("the payload must be a JSON object, not %1: wrap it, "
-                                             "e.g. {\"value\": ...}")
-                                  .arg(document.isArray() ? QStringLiteral("an array")
-                                                          : QStringLiteral("a scalar")));
+        return schedulerError(
+            SchedulerError::Code::InvalidArgument,
+            QStringLiteral("the payload must be a JSON object, not %1: wrap it, "
+                           "e.g. {\"value\": ...}")
+                .arg(document.isArray() ? QStringLiteral("an array") : QStringLiteral("a scalar")));
     return document.object();
 }
 

@@ -10,9 +10,9 @@ namespace ferry {
 
 /// Per-task choices about how a parent treats its children's endings.
 enum class ChildPolicy : int {
-    Strict = 0,             ///< A failed child fails the parent; a cancelled one cancels it.
-    TolerateCancelled = 1,  ///< Cancelled children are noted; the parent still finalizes.
-    TolerateFailed = 2,     ///< Failed children are noted; the parent still finalizes.
+    Strict = 0,            ///< A failed child fails the parent; a cancelled one cancels it.
+    TolerateCancelled = 1, ///< Cancelled children are noted; the parent still finalizes.
+    TolerateFailed = 2,    ///< Failed children are noted; the parent still finalizes.
     TolerateBoth = 3,
 };
 

@@ -27,10 +27,16 @@ QDateTime fromMs(const QVariant &value)
     return QDateTime::fromMSecsSinceEpoch(value.toLongLong());
 }
 
-QVariant nullIfEmpty(const QString &text) { return text.isEmpty() ? QVariant() : QVariant(text); }
+QVariant nullIfEmpty(const QString &text)
+{
+    return text.isEmpty() ? QVariant() : QVariant(text);
+}
 
 // Qt binds a null QString as SQL NULL; NOT NULL text columns want ''.
-QString notNull(const QString &text) { return text.isNull() ? QStringLiteral("") : text; }
+QString notNull(const QString &text)
+{
+    return text.isNull() ? QStringLiteral("") : text;
+}
 
 QString payloadText(const QJsonObject &payload)
 {
@@ -47,7 +53,10 @@ TaskStore::TaskStore()
 {
 }
 
-TaskStore::~TaskStore() { close(); }
+TaskStore::~TaskStore()
+{
+    close();
+}
 
 bool TaskStore::isOpen() const
 {
@@ -177,9 +186,9 @@ SchedulerResult<void> TaskStore::migrate()
     Transaction transaction(*this);
     for (const QString &sql : v1) {
         if (!exec(sql))
-            return schedulerError(SchedulerError::Code::Storage,
-                                  QStringLiteral("cannot create the schema in %1: %2")
-                                      .arg(m_path, m_lastError));
+            return schedulerError(
+                SchedulerError::Code::Storage,
+                QStringLiteral("cannot create the schema in %1: %2").arg(m_path, m_lastError));
     }
     if (!transaction.commit())
         return schedulerError(SchedulerError::Code::Storage,
@@ -277,9 +286,8 @@ TaskRecord TaskStore::readRecord(const QSqlQuery &q) const
 
 TaskId TaskStore::maxTaskId()
 {
-    QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT MAX(COALESCE((SELECT MAX(id) FROM tasks), 0),"
-        " COALESCE((SELECT MAX(task_id) FROM history), 0))"));
+    QSqlQuery &q = prepared(QStringLiteral("SELECT MAX(COALESCE((SELECT MAX(id) FROM tasks), 0),"
+                                           " COALESCE((SELECT MAX(task_id) FROM history), 0))"));
     if (!exec(q) || !q.next())
         return 0;
     return q.value(0).toLongLong();
@@ -292,7 +300,8 @@ int TaskStore::requeueInFlight()
     if (!exec(running))
         return -1;
     const int requeued = running.numRowsAffected();
-    QSqlQuery &rest = prepared(QStringLiteral("UPDATE tasks SET in_flight = 0 WHERE in_flight = 1"));
+    QSqlQuery &rest =
+        prepared(QStringLiteral("UPDATE tasks SET in_flight = 0 WHERE in_flight = 1"));
     exec(rest);
     // A crash between dispatch and in_flight cannot leave status running without in_flight,
     // but an older file might: treat it the same way.
@@ -325,7 +334,8 @@ std::optional<TaskStore::ActiveInfo> TaskStore::findByDedupKey(const QString &de
 
 std::optional<TaskStore::ActiveInfo> TaskStore::activeInfo(TaskId id)
 {
-    QSqlQuery &q = prepared(QStringLiteral("SELECT id, status, priority, grp FROM tasks WHERE id = ?"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("SELECT id, status, priority, grp FROM tasks WHERE id = ?"));
     q.addBindValue(id);
     if (!exec(q) || !q.next())
         return std::nullopt;
@@ -378,9 +388,11 @@ QList<TaskRecord> TaskStore::pickPending(qint64 now, int limit, const QStringLis
                   QStringLiteral(" FROM tasks WHERE status = 0 AND not_before <= ? AND type IN (") +
                   placeholders(types.size()) + QLatin1Char(')');
     if (!excludedGroups.isEmpty())
-        sql += QStringLiteral(" AND grp NOT IN (") + placeholders(excludedGroups.size()) + QLatin1Char(')');
+        sql += QStringLiteral(" AND grp NOT IN (") + placeholders(excludedGroups.size()) +
+               QLatin1Char(')');
     if (!excludedTypes.isEmpty())
-        sql += QStringLiteral(" AND type NOT IN (") + placeholders(excludedTypes.size()) + QLatin1Char(')');
+        sql += QStringLiteral(" AND type NOT IN (") + placeholders(excludedTypes.size()) +
+               QLatin1Char(')');
     sql += QStringLiteral(" ORDER BY priority, id LIMIT ?");
     QSqlQuery &q = prepared(sql);
     q.addBindValue(now);
@@ -427,9 +439,9 @@ QHash<QString, QString> TaskStore::loadState(TaskId id)
 bool TaskStore::writeState(TaskId id, const QString &key, const std::optional<QString> &value)
 {
     if (value) {
-        QSqlQuery &q = prepared(QStringLiteral(
-            "INSERT INTO task_state (task_id, key, value) VALUES (?, ?, ?)"
-            " ON CONFLICT(task_id, key) DO UPDATE SET value = excluded.value"));
+        QSqlQuery &q = prepared(
+            QStringLiteral("INSERT INTO task_state (task_id, key, value) VALUES (?, ?, ?)"
+                           " ON CONFLICT(task_id, key) DO UPDATE SET value = excluded.value"));
         q.addBindValue(id);
         q.addBindValue(key);
         q.addBindValue(*value);
@@ -453,7 +465,8 @@ int TaskStore::countChildren(TaskId id)
 QList<TaskId> TaskStore::childIds(TaskId id)
 {
     QList<TaskId> ids;
-    QSqlQuery &q = prepared(QStringLiteral("SELECT id FROM tasks WHERE parent_id = ? AND status <> 4"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("SELECT id FROM tasks WHERE parent_id = ? AND status <> 4"));
     q.addBindValue(id);
     if (exec(q)) {
         while (q.next())
@@ -464,9 +477,9 @@ QList<TaskId> TaskStore::childIds(TaskId id)
 
 bool TaskStore::setStatus(TaskId id, TaskStatus status, bool finalizing, qint64 bytesDone)
 {
-    QSqlQuery &q = prepared(QStringLiteral(
-        "UPDATE tasks SET status = ?, finalizing = ?, in_flight = 0,"
-        " bytes_done = CASE WHEN ? >= 0 THEN ? ELSE bytes_done END WHERE id = ?"));
+    QSqlQuery &q = prepared(
+        QStringLiteral("UPDATE tasks SET status = ?, finalizing = ?, in_flight = 0,"
+                       " bytes_done = CASE WHEN ? >= 0 THEN ? ELSE bytes_done END WHERE id = ?"));
     q.addBindValue(static_cast<int>(status));
     q.addBindValue(finalizing ? 1 : 0);
     q.addBindValue(bytesDone);
@@ -518,9 +531,9 @@ bool TaskStore::finishTask(TaskId id, const TaskEnding &ending, qint64 now)
 
 bool TaskStore::addChildOutcomes(TaskId parent, int cancelled, int failed)
 {
-    QSqlQuery &q = prepared(QStringLiteral(
-        "UPDATE tasks SET children_cancelled = children_cancelled + ?,"
-        " children_failed = children_failed + ? WHERE id = ?"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("UPDATE tasks SET children_cancelled = children_cancelled + ?,"
+                                " children_failed = children_failed + ? WHERE id = ?"));
     q.addBindValue(cancelled);
     q.addBindValue(failed);
     q.addBindValue(parent);
@@ -529,9 +542,9 @@ bool TaskStore::addChildOutcomes(TaskId parent, int cancelled, int failed)
 
 std::optional<qint64> TaskStore::earliestNotBefore()
 {
-    QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT MIN(not_before) FROM tasks WHERE not_before > 0 AND (status = 0 OR"
-        " (status = 4 AND hook_pending = 1))"));
+    QSqlQuery &q = prepared(
+        QStringLiteral("SELECT MIN(not_before) FROM tasks WHERE not_before > 0 AND (status = 0 OR"
+                       " (status = 4 AND hook_pending = 1))"));
     if (!exec(q) || !q.next() || q.value(0).isNull())
         return std::nullopt;
     return q.value(0).toLongLong();

@@ -5,7 +5,6 @@
 
 namespace ferry {
 
-
 bool TaskStore::cancelSetReset()
 {
     return exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS cancel_set ("
@@ -30,13 +29,14 @@ bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
     return true;
 }
 
-bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value, const QString &reason)
+bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value,
+                                  const QString &reason)
 {
     Q_ASSERT(column == QLatin1String("grp") || column == QLatin1String("type"));
-    QSqlQuery &q = prepared(
-        QStringLiteral("INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, "
-                       "previous_status) SELECT id, ?, 2, status FROM tasks WHERE ") +
-        column + QStringLiteral(" = ? AND status <> 4"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, "
+                                "previous_status) SELECT id, ?, 2, status FROM tasks WHERE ") +
+                 column + QStringLiteral(" = ? AND status <> 4"));
     q.addBindValue(reason);
     q.addBindValue(value);
     return exec(q);
@@ -93,11 +93,12 @@ bool TaskStore::cancelSetApply(const QStringList &hookTypes)
                                        "task_state s WHERE s.task_id = tasks.id)))");
     }
     QSqlQuery &q = prepared(
-        QStringLiteral("UPDATE tasks SET status = 4, not_before = 0,"
-                       " cancel_reason = (SELECT reason FROM temp.cancel_set c WHERE c.id = tasks.id),"
-                       " final_status = (SELECT final_status FROM temp.cancel_set c"
-                       "  WHERE c.id = tasks.id),"
-                       " hook_pending = CASE WHEN ") +
+        QStringLiteral(
+            "UPDATE tasks SET status = 4, not_before = 0,"
+            " cancel_reason = (SELECT reason FROM temp.cancel_set c WHERE c.id = tasks.id),"
+            " final_status = (SELECT final_status FROM temp.cancel_set c"
+            "  WHERE c.id = tasks.id),"
+            " hook_pending = CASE WHEN ") +
         hookCondition +
         QStringLiteral(" THEN 1 ELSE 0 END WHERE id IN (SELECT id FROM temp.cancel_set)"));
     for (const auto &type : hookTypes)
@@ -123,9 +124,11 @@ QList<SettledTask> TaskStore::settle(const QList<TaskId> &candidates, qint64 now
         !exec(QStringLiteral("DELETE FROM temp.settle_candidates")))
         return {};
     if (candidates.isEmpty()) {
-        exec(QStringLiteral("INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
+        exec(QStringLiteral(
+            "INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
     } else {
-        QSqlQuery &add = prepared(QStringLiteral("INSERT OR IGNORE INTO temp.settle_candidates VALUES (?)"));
+        QSqlQuery &add =
+            prepared(QStringLiteral("INSERT OR IGNORE INTO temp.settle_candidates VALUES (?)"));
         for (TaskId id : candidates) {
             add.addBindValue(id);
             if (!exec(add))
@@ -143,9 +146,9 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
         "INSERT INTO temp.settle_now SELECT t.id FROM temp.settle_candidates c"
         " JOIN tasks t ON t.id = c.id WHERE t.status = 4 AND t.hook_pending = 0"
         " AND t.in_flight = 0 AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id)"));
-    QSqlQuery &list = prepared(QStringLiteral(
-        "SELECT t.id, t.parent_id, t.final_status, t.cancel_reason, t.cleanup FROM temp.settle_now n"
-        " JOIN tasks t ON t.id = n.id"));
+    QSqlQuery &list = prepared(QStringLiteral("SELECT t.id, t.parent_id, t.final_status, "
+                                              "t.cancel_reason, t.cleanup FROM temp.settle_now n"
+                                              " JOIN tasks t ON t.id = n.id"));
     QSqlQuery &history = prepared(QStringLiteral(
         "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
         " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
@@ -168,12 +171,10 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
         if (!exec(list))
             return settled;
         while (list.next()) {
-            settled.append({list.value(0).toLongLong(), list.value(1).toLongLong(),
-                            static_cast<HistoryStatus>(list.value(2).isNull()
-                                                           ? 2
-                                                           : list.value(2).toInt()),
-                            list.value(3).toString(),
-                            static_cast<CleanupOutcome>(list.value(4).toInt())});
+            settled.append(
+                {list.value(0).toLongLong(), list.value(1).toLongLong(),
+                 static_cast<HistoryStatus>(list.value(2).isNull() ? 2 : list.value(2).toInt()),
+                 list.value(3).toString(), static_cast<CleanupOutcome>(list.value(4).toInt())});
         }
         list.finish();
         history.addBindValue(now);
@@ -181,7 +182,8 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
             return settled;
         exec(QStringLiteral("DELETE FROM temp.settle_candidates WHERE id IN"
                             " (SELECT id FROM temp.settle_now)"));
-        if (!exec(QStringLiteral("DELETE FROM task_state WHERE task_id IN (SELECT id FROM temp.settle_now)")) ||
+        if (!exec(QStringLiteral(
+                "DELETE FROM task_state WHERE task_id IN (SELECT id FROM temp.settle_now)")) ||
             !exec(QStringLiteral("DELETE FROM tasks WHERE id IN (SELECT id FROM temp.settle_now)")))
             return settled;
     }
@@ -215,9 +217,9 @@ bool TaskStore::markHookRunning(TaskId id)
 
 bool TaskStore::finishHook(TaskId id, CleanupOutcome outcome, const QString &error)
 {
-    QSqlQuery &q = prepared(QStringLiteral(
-        "UPDATE tasks SET hook_pending = 0, in_flight = 0, cleanup = ?,"
-        " error = CASE WHEN ? IS NULL THEN error ELSE ? END WHERE id = ?"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("UPDATE tasks SET hook_pending = 0, in_flight = 0, cleanup = ?,"
+                                " error = CASE WHEN ? IS NULL THEN error ELSE ? END WHERE id = ?"));
     q.addBindValue(static_cast<int>(outcome));
     const QVariant errorValue = error.isEmpty() ? QVariant() : QVariant(error);
     q.addBindValue(errorValue);
@@ -265,7 +267,8 @@ bool TaskStore::pauseGroup(const QString &group)
 {
     QSqlQuery &mark = prepared(QStringLiteral("INSERT OR IGNORE INTO paused_groups VALUES (?)"));
     mark.addBindValue(group);
-    QSqlQuery &hold = prepared(QStringLiteral("UPDATE tasks SET status = 3 WHERE grp = ? AND status = 0"));
+    QSqlQuery &hold =
+        prepared(QStringLiteral("UPDATE tasks SET status = 3 WHERE grp = ? AND status = 0"));
     hold.addBindValue(group);
     return exec(mark) && exec(hold);
 }
@@ -274,7 +277,8 @@ bool TaskStore::resumeGroup(const QString &group)
 {
     QSqlQuery &unmark = prepared(QStringLiteral("DELETE FROM paused_groups WHERE grp = ?"));
     unmark.addBindValue(group);
-    QSqlQuery &release = prepared(QStringLiteral("UPDATE tasks SET status = 0 WHERE grp = ? AND status = 3"));
+    QSqlQuery &release =
+        prepared(QStringLiteral("UPDATE tasks SET status = 0 WHERE grp = ? AND status = 3"));
     release.addBindValue(group);
     return exec(unmark) && exec(release);
 }

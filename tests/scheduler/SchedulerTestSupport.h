@@ -19,20 +19,22 @@
 namespace ferry::test {
 
 /// Blocks until the future has its result (the scheduler runs on its own thread).
-template<typename T>
-T await(QFuture<T> future)
+template <typename T> T await(QFuture<T> future)
 {
     future.waitForFinished();
     return future.result();
 }
-inline void await(QFuture<void> future) { future.waitForFinished(); }
+inline void await(QFuture<void> future)
+{
+    future.waitForFinished();
+}
 
 /// Unwraps a SchedulerResult, failing the test with the error's message.
 #define FERRY_OK(expr)                                                                             \
     [&] {                                                                                          \
         auto ferryResult_ = (expr);                                                                \
         if (!ferryResult_)                                                                         \
-            qFatal("%s failed: %s", #expr, qPrintable(ferryResult_.error().message));             \
+            qFatal("%s failed: %s", #expr, qPrintable(ferryResult_.error().message));              \
         return *std::move(ferryResult_);                                                           \
     }()
 
@@ -44,10 +46,10 @@ struct Probe {
     std::atomic<int> hooks{0};
     std::atomic<int> tokenSeen{0};
     std::atomic<int> custom{0}; ///< For a test's own executors.
-    CancellationSource gate; ///< Fire to let GateExecutor tasks return success.
+    CancellationSource gate;    ///< Fire to let GateExecutor tasks return success.
     QMutex mutex;
-    QList<TaskId> order;                   ///< Execute order.
-    QList<TaskId> hookOrder;               ///< onCancel order.
+    QList<TaskId> order;                              ///< Execute order.
+    QList<TaskId> hookOrder;                          ///< onCancel order.
     QHash<TaskId, QHash<QString, QString>> hookState; ///< State seen by onCancel.
     QSet<TaskId> running;
 
@@ -65,8 +67,7 @@ struct Probe {
 
 /// Builds a list without a braced initializer: GCC 12 miscompiles std::initializer_list
 /// inside coroutines ("array used as initializer").
-template<typename T, typename... More>
-QList<T> listOf(T first, More... more)
+template <typename T, typename... More> QList<T> listOf(T first, More... more)
 {
     QList<T> list;
     list.append(std::move(first));
@@ -92,7 +93,8 @@ inline std::shared_ptr<TaskExecutor> noopExecutor(std::shared_ptr<Probe> probe =
  * when `ignoreToken`, to prove a cancelled task never ends completed). Writes state
  * `started=yes` so its hook has something to see. Has finalize and onCancel.
  */
-inline std::shared_ptr<TaskExecutor> gateExecutor(std::shared_ptr<Probe> probe, bool ignoreToken = false)
+inline std::shared_ptr<TaskExecutor> gateExecutor(std::shared_ptr<Probe> probe,
+                                                  bool ignoreToken = false)
 {
     auto execute = [probe, ignoreToken](TaskContext &ctx) -> QCoro::Task<TaskResult> {
         probe->started++;
@@ -199,7 +201,16 @@ inline TaskSpec spec(const QString &type, const QString &group = {}, const QStri
 
 // QCOMPARE prints enums through toString() found by argument-dependent lookup.
 namespace ferry {
-inline char *toString(HistoryStatus status) { return qstrdup(qPrintable(toText(status))); }
-inline char *toString(TaskStatus status) { return qstrdup(qPrintable(toText(status))); }
-inline char *toString(CleanupOutcome outcome) { return qstrdup(qPrintable(toText(outcome))); }
+inline char *toString(HistoryStatus status)
+{
+    return qstrdup(qPrintable(toText(status)));
+}
+inline char *toString(TaskStatus status)
+{
+    return qstrdup(qPrintable(toText(status)));
+}
+inline char *toString(CleanupOutcome outcome)
+{
+    return qstrdup(qPrintable(toText(outcome)));
+}
 } // namespace ferry

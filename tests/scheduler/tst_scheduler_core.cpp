@@ -69,8 +69,8 @@ void TestSchedulerCore::dispatchByPriorityThenAge()
     const auto results = FERRY_OK(await(s.submitBatch(batch)));
     probe->gate.cancel();
     QTRY_COMPARE(probe->finished.load(), 6);
-    const QList<TaskId> expected = {blocker, results[4].id, results[1].id, results[3].id,
-                                    results[0].id, results[2].id};
+    const QList<TaskId> expected = {blocker,       results[4].id, results[1].id,
+                                    results[3].id, results[0].id, results[2].id};
     QCOMPARE(probe->snapshot(probe->order), expected);
 }
 
@@ -223,20 +223,20 @@ void TestSchedulerCore::parentWaitsForChildrenThenFinalizes()
     std::atomic<int> childrenDoneAtFinalize{-1};
     auto &s = h.start([&](Scheduler &s) {
         s.registerExecutor("child", gateExecutor(probe));
-        s.registerExecutor(
-            "parent", std::make_shared<FunctionExecutor>(
-                          [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                              QList<TaskSpec> children(3, spec("child"));
-                              auto ids = ctx.spawnBatch(children);
-                              if (!ids)
-                                  co_return std::unexpected(TaskError::permanent(ids.error().message));
-                              co_return TaskResult{};
-                          },
-                          [&, probe](TaskContext &) -> QCoro::Task<TaskResult> {
-                              childrenDoneAtFinalize = probe->finished.load();
-                              finalizeCalls++;
-                              co_return TaskResult{};
-                          }));
+        s.registerExecutor("parent", std::make_shared<FunctionExecutor>(
+                                         [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                             QList<TaskSpec> children(3, spec("child"));
+                                             auto ids = ctx.spawnBatch(children);
+                                             if (!ids)
+                                                 co_return std::unexpected(
+                                                     TaskError::permanent(ids.error().message));
+                                             co_return TaskResult{};
+                                         },
+                                         [&, probe](TaskContext &) -> QCoro::Task<TaskResult> {
+                                             childrenDoneAtFinalize = probe->finished.load();
+                                             finalizeCalls++;
+                                             co_return TaskResult{};
+                                         }));
     });
     QSignalSpy waiting(&s, &Scheduler::taskWaiting);
     const TaskId parent = h.submit(spec("parent", "g"));
@@ -261,9 +261,10 @@ void TestSchedulerCore::failedChildFailsParentAndCancelsSiblings()
     std::atomic<int> finalizeCalls{0};
     h.start([&](Scheduler &s) {
         s.registerExecutor("sibling", gateExecutor(probe));
-        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
-                               co_return std::unexpected(TaskError::permanent("disk on fire"));
-                           }));
+        s.registerExecutor(
+            "bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                co_return std::unexpected(TaskError::permanent("disk on fire"));
+            }));
         s.registerExecutor("parent",
                            std::make_shared<FunctionExecutor>(
                                [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
@@ -300,19 +301,20 @@ void TestSchedulerCore::tolerantParentFinalizesDespiteFailedChild()
     std::atomic<int> finalizeCalls{0};
     h.start([&](Scheduler &s) {
         s.registerExecutor("ok", noopExecutor());
-        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
-                               co_return std::unexpected(TaskError::permanent("unreadable file"));
-                           }));
-        s.registerExecutor("parent",
-                           std::make_shared<FunctionExecutor>(
-                               [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                                   (void)ctx.spawnBatch(listOf(spec("ok"), spec("bad"), spec("ok")));
-                                   co_return TaskResult{};
-                               },
-                               [&](TaskContext &) -> QCoro::Task<TaskResult> {
-                                   finalizeCalls++;
-                                   co_return TaskResult{};
-                               }));
+        s.registerExecutor(
+            "bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                co_return std::unexpected(TaskError::permanent("unreadable file"));
+            }));
+        s.registerExecutor("parent", std::make_shared<FunctionExecutor>(
+                                         [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                             (void)ctx.spawnBatch(
+                                                 listOf(spec("ok"), spec("bad"), spec("ok")));
+                                             co_return TaskResult{};
+                                         },
+                                         [&](TaskContext &) -> QCoro::Task<TaskResult> {
+                                             finalizeCalls++;
+                                             co_return TaskResult{};
+                                         }));
     });
     TaskSpec parent = spec("parent");
     parent.childPolicy = ChildPolicy::TolerateFailed;
@@ -331,17 +333,21 @@ void TestSchedulerCore::retryableErrorIsRetriedThenFails()
     h.start([&](Scheduler &s) {
         ExecutorOptions options;
         options.retry = {3, RetryPolicy::Backoff::Constant, 10, 10, 0.0};
-        s.registerExecutor("flaky", std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                               calls++;
-                               if (ctx.attempt() < 1)
-                                   co_return std::unexpected(TaskError::retryable("503 slow down"));
-                               co_return TaskResult{};
-                           }),
-                           options);
-        s.registerExecutor("down", std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
-                               co_return std::unexpected(TaskError::retryable("connection refused"));
-                           }),
-                           options);
+        s.registerExecutor(
+            "flaky",
+            std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                calls++;
+                if (ctx.attempt() < 1)
+                    co_return std::unexpected(TaskError::retryable("503 slow down"));
+                co_return TaskResult{};
+            }),
+            options);
+        s.registerExecutor(
+            "down",
+            std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
+                co_return std::unexpected(TaskError::retryable("connection refused"));
+            }),
+            options);
     });
     const TaskId flaky = h.submit(spec("flaky"));
     const TaskId down = h.submit(spec("down"));
@@ -350,7 +356,8 @@ void TestSchedulerCore::retryableErrorIsRetriedThenFails()
     QCOMPARE(h.historyOf(flaky)->attempts, 1);
     QCOMPARE(calls.load(), 2);
     QCOMPARE(h.historyOf(down)->status, HistoryStatus::Failed);
-    QCOMPARE(h.historyOf(down)->attempts, 2); // 3 attempts: 2 retryable failures recorded, then failed
+    QCOMPARE(h.historyOf(down)->attempts,
+             2); // 3 attempts: 2 retryable failures recorded, then failed
     QCOMPARE(h.historyOf(down)->error, QStringLiteral("connection refused"));
 }
 
@@ -359,10 +366,12 @@ void TestSchedulerCore::permanentErrorFailsAtOnce()
     Harness h;
     std::atomic<int> calls{0};
     auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
-                               calls++;
-                               co_return std::unexpected(TaskError::permanent("access denied"));
-                           }));
+        s.registerExecutor(
+            "bad",
+            std::make_shared<FunctionExecutor>([&](TaskContext &) -> QCoro::Task<TaskResult> {
+                calls++;
+                co_return std::unexpected(TaskError::permanent("access denied"));
+            }));
     });
     QSignalSpy failed(&s, &Scheduler::taskFailed);
     const TaskId id = h.submit(spec("bad"));
@@ -381,19 +390,20 @@ void TestSchedulerCore::stateIsPersistedAndSeenOnRetry()
     h.start([&](Scheduler &s) {
         ExecutorOptions options;
         options.retry = {2, RetryPolicy::Backoff::Constant, 1, 1, 0.0};
-        s.registerExecutor("stateful",
-                           std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                               if (ctx.attempt() == 0) {
-                                   auto written = ctx.state().set("upload_id", "abc-123");
-                                   if (!written)
-                                       co_return std::unexpected(TaskError::permanent(written.error().message));
-                                   co_return std::unexpected(TaskError::retryable("try again"));
-                               }
-                               QMutexLocker lock(&mutex);
-                               seenOnRetry = ctx.state().value("upload_id");
-                               co_return TaskResult{};
-                           }),
-                           options);
+        s.registerExecutor(
+            "stateful",
+            std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                if (ctx.attempt() == 0) {
+                    auto written = ctx.state().set("upload_id", "abc-123");
+                    if (!written)
+                        co_return std::unexpected(TaskError::permanent(written.error().message));
+                    co_return std::unexpected(TaskError::retryable("try again"));
+                }
+                QMutexLocker lock(&mutex);
+                seenOnRetry = ctx.state().value("upload_id");
+                co_return TaskResult{};
+            }),
+            options);
     });
     const TaskId id = h.submit(spec("stateful"));
     QTRY_VERIFY(h.historyOf(id).has_value());
@@ -406,12 +416,13 @@ void TestSchedulerCore::progressAndBatchedEvents()
     Harness h;
     auto probe = std::make_shared<Probe>();
     auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("reporter", std::make_shared<FunctionExecutor>([probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                               ctx.reportProgress(50, 100);
-                               co_await untilCancelled(probe->gate.token());
-                               ctx.reportProgress(100, 100);
-                               co_return TaskResult{};
-                           }));
+        s.registerExecutor("reporter", std::make_shared<FunctionExecutor>(
+                                           [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                               ctx.reportProgress(50, 100);
+                                               co_await untilCancelled(probe->gate.token());
+                                               ctx.reportProgress(100, 100);
+                                               co_return TaskResult{};
+                                           }));
     });
     QSignalSpy progress(&s, &Scheduler::taskProgress);
     QSignalSpy batches(&s, &Scheduler::eventsBatch);
@@ -465,9 +476,10 @@ void TestSchedulerCore::historyQueriesFilter()
     Harness h;
     auto &s = h.start([&](Scheduler &s) {
         s.registerExecutor("noop", noopExecutor());
-        s.registerExecutor("bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
-                               co_return std::unexpected(TaskError::permanent("no"));
-                           }));
+        s.registerExecutor(
+            "bad", std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+                co_return std::unexpected(TaskError::permanent("no"));
+            }));
     });
     h.submit(spec("noop", "s3://a", "profile:one:file:1"));
     h.submit(spec("noop", "s3://b", "profile:two:file:1"));

@@ -30,23 +30,23 @@ void registerTypes(Scheduler &s, const std::shared_ptr<Probe> &probe)
         });
     s.registerExecutor("parent", parent);
     // Its hook blocks until the gate opens: in the child it never does.
-    s.registerExecutor("stuck-hook",
-                       std::make_shared<FunctionExecutor>(
-                           [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                               (void)ctx.state().set("upload_id", "u-42");
-                               co_await untilCancelled(ctx.token());
-                               co_return std::unexpected(TaskError::cancelled());
-                           },
-                           FunctionExecutor::Step{},
-                           [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-                               probe->hooks++;
-                               {
-                                   QMutexLocker lock(&probe->mutex);
-                                   probe->hookState.insert(ctx.id(), ctx.state().values());
-                               }
-                               co_await untilCancelled(probe->gate.token());
-                               co_return TaskResult{};
-                           }));
+    s.registerExecutor("stuck-hook", std::make_shared<FunctionExecutor>(
+                                         [](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                             (void)ctx.state().set("upload_id", "u-42");
+                                             co_await untilCancelled(ctx.token());
+                                             co_return std::unexpected(TaskError::cancelled());
+                                         },
+                                         FunctionExecutor::Step{},
+                                         [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                                             probe->hooks++;
+                                             {
+                                                 QMutexLocker lock(&probe->mutex);
+                                                 probe->hookState.insert(ctx.id(),
+                                                                         ctx.state().values());
+                                             }
+                                             co_await untilCancelled(probe->gate.token());
+                                             co_return TaskResult{};
+                                         }));
 }
 
 /// The child: builds running, waiting and cancelling tasks, says "ready", waits for SIGKILL.
@@ -64,7 +64,8 @@ int runCrashChild(int argc, char *argv[])
     const TaskId running = FERRY_OK(await(s.submit(spec("gate", "g", "running")))).id;
     const TaskId parent = FERRY_OK(await(s.submit(spec("parent", "g", "parent")))).id;
     const TaskId cancelling = FERRY_OK(await(s.submit(spec("stuck-hook", "g", "cancelling")))).id;
-    while (probe->started.load() < 3 || FERRY_OK(await(s.task(parent)))->status != TaskStatus::Waiting)
+    while (probe->started.load() < 3 ||
+           FERRY_OK(await(s.task(parent)))->status != TaskStatus::Waiting)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
     // Wait for the state write of the stuck-hook task, then cancel it: its hook blocks.
     while (FERRY_OK(await(s.taskState(cancelling))).isEmpty())
@@ -166,12 +167,13 @@ void TestSchedulerRecovery::shutdownDrainTimeoutLeavesTasksForNextStart()
     Harness h;
     auto probe = std::make_shared<Probe>();
     // Ignores its token until the gate opens: shutdown must not wait for it beyond the drain.
-    auto stubborn = std::make_shared<FunctionExecutor>([probe](TaskContext &) -> QCoro::Task<TaskResult> {
-        probe->started++;
-        co_await untilCancelled(probe->gate.token());
-        probe->finished++;
-        co_return std::unexpected(TaskError::cancelled());
-    });
+    auto stubborn =
+        std::make_shared<FunctionExecutor>([probe](TaskContext &) -> QCoro::Task<TaskResult> {
+            probe->started++;
+            co_await untilCancelled(probe->gate.token());
+            probe->finished++;
+            co_return std::unexpected(TaskError::cancelled());
+        });
     h.start([&](Scheduler &s) { s.registerExecutor("stubborn", stubborn); });
     const TaskId id = h.submit(spec("stubborn"));
     QTRY_COMPARE(probe->started.load(), 1);
@@ -237,7 +239,8 @@ void TestSchedulerRecovery::badSubmissionsChangeNothing()
         const auto result = await(s.submit(t));
         QVERIFY(!result);
         QCOMPARE(result.error().code, SchedulerError::Code::InvalidArgument);
-        QVERIFY2(result.error().message.contains(QLatin1String(needle)), qPrintable(result.error().message));
+        QVERIFY2(result.error().message.contains(QLatin1String(needle)),
+                 qPrintable(result.error().message));
     };
     expectError(spec(""), "type is empty");
     expectError(spec("nope"), "unknown task type \"nope\"");
@@ -282,7 +285,8 @@ void TestSchedulerRecovery::databaseThatIsNotSqlite()
     Scheduler s(options);
     const auto opened = await(s.open());
     QVERIFY(!opened);
-    QVERIFY2(opened.error().message.contains("not a usable SQLite database"), qPrintable(opened.error().message));
+    QVERIFY2(opened.error().message.contains("not a usable SQLite database"),
+             qPrintable(opened.error().message));
     QFile check(options.databasePath);
     QVERIFY(check.open(QIODevice::ReadOnly));
     QCOMPARE(check.readAll(), QByteArray(8192, 'x')); // untouched
