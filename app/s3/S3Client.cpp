@@ -230,14 +230,14 @@ S3Task<PutObjectResult> S3Client::putObject(QString bucket, QString key, QString
             co_return fail(S3Error::cancelled(context));
         co_return fail(S3Error::localFile(localPath, digest.error().message, context));
     }
-    FileRangeDevice body(localPath, 0, size);
-    if (!body.open(QIODevice::ReadOnly))
-        co_return fail(S3Error::localFile(localPath, body.errorString(), context));
+    auto body = std::make_shared<FileRangeDevice>(localPath, 0, size);
+    if (!body->open(QIODevice::ReadOnly))
+        co_return fail(S3Error::localFile(localPath, body->errorString(), context));
 
     S3Request request = makeRequest("PUT", bucket, key);
     request.headers = putHeaders(options);
     request.headers.append(HeaderItem{"content-md5", digest->contentMd5()});
-    request.bodyDevice = &body;
+    request.bodyDevice = body;
     if (signPayload)
         request.payloadHash = digest->sha256.toHex();
     request.uploadProgress = std::move(progress);
@@ -328,15 +328,15 @@ S3Task<UploadedPart> S3Client::uploadPart(MultipartUpload upload, int partNumber
             co_return fail(S3Error::cancelled(context));
         co_return fail(S3Error::localFile(localPath, digest.error().message, context));
     }
-    FileRangeDevice body(localPath, offset, length);
-    if (!body.open(QIODevice::ReadOnly))
-        co_return fail(S3Error::localFile(localPath, body.errorString(), context));
+    auto body = std::make_shared<FileRangeDevice>(localPath, offset, length);
+    if (!body->open(QIODevice::ReadOnly))
+        co_return fail(S3Error::localFile(localPath, body->errorString(), context));
 
     S3Request request = makeRequest("PUT", upload.bucket, upload.key);
     request.query = {{QStringLiteral("partNumber"), QString::number(partNumber)},
                      {QStringLiteral("uploadId"), upload.uploadId}};
     request.headers = {{"content-md5", digest->contentMd5()}};
-    request.bodyDevice = &body;
+    request.bodyDevice = body;
     if (signPayload)
         request.payloadHash = digest->sha256.toHex();
     request.uploadProgress = std::move(progress);

@@ -252,7 +252,8 @@ void S3Error::composeMessage(const QString &detail)
         return;
     case Kind::WrongSecret:
         m_message = tr("%1 rejected the signature of access key `%2`: the secret access key is "
-                       "wrong. Enter the right secret key in the profile's credentials.")
+                       "wrong (or, on some servers, the access key is unknown). Check both in the "
+                       "profile's credentials.")
                         .arg(c.endpoint, c.accessKeyId);
         return;
     case Kind::UnknownAccessKey:
@@ -261,9 +262,15 @@ void S3Error::composeMessage(const QString &detail)
                         .arg(c.endpoint, c.accessKeyId);
         return;
     case Kind::AccessDenied:
-        m_message = tr("Access key `%1` is not allowed the %2 in bucket `%3` on %4. Ask the "
-                       "bucket's owner for the permission, or use other credentials.%5")
-                        .arg(c.accessKeyId, c.operation, c.bucket, c.endpoint, server);
+        if (m_serverMessage.isEmpty() && m_httpStatus == 403) // HEAD: no reason given
+            m_message = tr("%1 refused the %2 (access denied): the credentials of access key "
+                           "`%3` may be wrong, or lack the permission. Check the profile's "
+                           "credentials and the bucket's permissions.")
+                            .arg(c.endpoint, c.operation, c.accessKeyId);
+        else
+            m_message = tr("Access key `%1` is not allowed the %2 on %3. Ask the bucket's owner "
+                           "for the permission, or use other credentials.%4")
+                            .arg(c.accessKeyId, c.operation, c.endpoint, server);
         return;
     case Kind::NoSuchBucket:
         m_message = tr("Bucket `%1` does not exist on %2. Create it, or correct the bucket name "

@@ -29,6 +29,18 @@ struct ReplyDeleter {
     }
 };
 
+// Keeps a streamed body alive for as long as the reply that reads it.
+class BodyKeeper : public QObject {
+public:
+    BodyKeeper(std::shared_ptr<QIODevice> device, QObject *reply)
+        : QObject(reply), m_device(std::move(device))
+    {
+    }
+
+private:
+    std::shared_ptr<QIODevice> m_device;
+};
+
 // Shared between the coroutine and the reply's signal handlers, which may outlive each other.
 struct CallState {
     bool cancelled = false;
@@ -187,10 +199,13 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
     else if (request.method == "DELETE" && request.body.isEmpty() && !request.bodyDevice)
         raw = m_network->deleteResource(networkRequest);
     else if (request.bodyDevice)
-        raw = m_network->sendCustomRequest(networkRequest, request.method, request.bodyDevice);
+        raw =
+            m_network->sendCustomRequest(networkRequest, request.method, request.bodyDevice.get());
     else
         raw = m_network->sendCustomRequest(networkRequest, request.method, request.body);
     const std::unique_ptr<QNetworkReply, ReplyDeleter> reply(raw);
+    if (request.bodyDevice)
+        new BodyKeeper(request.bodyDevice, raw); // last child: outlives Qt's upload helpers
 
     auto state = std::make_shared<CallState>();
     if (request.responseSink)
@@ -221,8 +236,15 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
         }
         state->body += chunk;
     });
+    // Qt reports (0, 0) when it never reported progress; the final report comes from here.
+    const qint64 uploadLength =
+        request.bodyDevice ? request.bodyDevice->size() : qint64(request.body.size());
     if (request.uploadProgress)
-        QObject::connect(raw, &QNetworkReply::uploadProgress, raw, request.uploadProgress);
+        QObject::connect(raw, &QNetworkReply::uploadProgress, raw,
+                         [callback = request.uploadProgress](qint64 sent, qint64 total) {
+                             if (total > 0)
+                                 callback(sent, total);
+                         });
     if (request.downloadProgress)
         QObject::connect(raw, &QNetworkReply::downloadProgress, raw, request.downloadProgress);
 
@@ -270,9 +292,11 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
         S3Error s3Error =
             S3Error::fromResponse(status, response.body, context,
                                   QString::fromUtf8(response.header("x-amz-bucket-region")));
-        qCInfo(lcS3).noquote() << s3Error.toString();
+        qCDebug(lcS3).noquote() << s3Error.toString();
         co_return std::unexpected(std::move(s3Error));
     }
+    if (request.uploadProgress && (request.method == "PUT" || request.method == "POST"))
+        request.uploadProgress(uploadLength, uploadLength);
     co_return response;
 }
 

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <memory>
 
 class QIODevice;
 class QNetworkAccessManager;
@@ -47,7 +48,9 @@ struct S3Request {
     QList<QueryItem> query;
     QList<HeaderItem> headers; ///< Signed headers besides host / x-amz-*: Content-MD5, Range...
     QByteArray body;           ///< A body held in memory (XML documents).
-    QIODevice *bodyDevice = nullptr; ///< A streamed body, opened for reading; not owned.
+    /// A streamed body, opened for reading. Shared: Qt's HTTP stack may still touch it after
+    /// the reply finished (an aborted upload), so it lives until the reply is destroyed.
+    std::shared_ptr<QIODevice> bodyDevice;
     /// Empty: SHA-256 of `body`, or UNSIGNED-PAYLOAD for `bodyDevice`.
     QByteArray payloadHash;
     /// Successful response bodies are written here instead of into memory; not owned.

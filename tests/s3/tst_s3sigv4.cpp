@@ -390,14 +390,14 @@ void TestS3SigV4::preparesPathStyleRequests()
     QCOMPARE(prepared.rawHeader("Authorization"), expected.authorization);
 
     // Streamed bodies are UNSIGNED-PAYLOAD.
-    QBuffer device;
-    device.setData("streamed");
-    device.open(QIODevice::ReadOnly);
+    auto device = std::make_shared<QBuffer>();
+    device->setData("streamed");
+    device->open(QIODevice::ReadOnly);
     S3Request streamed;
     streamed.method = "PUT";
     streamed.bucket = QStringLiteral("photos");
     streamed.key = QStringLiteral("k");
-    streamed.bodyDevice = &device;
+    streamed.bodyDevice = device;
     const QNetworkRequest preparedStream = transport.prepare(streamed, s3DocsTime);
     QCOMPARE(preparedStream.rawHeader("x-amz-content-sha256"), QByteArray("UNSIGNED-PAYLOAD"));
     QCOMPARE(preparedStream.header(QNetworkRequest::ContentLengthHeader).toLongLong(), 8);
