@@ -205,7 +205,7 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
         return;
     }
     if (outcome.result) {
-        if (!finalizing && m_store.countChildren(record.id) > 0) {
+        if (!finalizing && active.mayHaveChildren && m_store.countChildren(record.id) > 0) {
             m_store.setStatus(record.id, TaskStatus::Waiting, false, bytes);
             event(TaskEvent::Kind::Waiting, record);
             emit taskWaiting(record.id);
@@ -216,7 +216,7 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
             m_store.setStatus(record.id, TaskStatus::Pending, true, bytes);
             return;
         }
-        completeTask(record, bytes);
+        completeTask(record, bytes, active.mayHaveState);
         return;
     }
     const TaskError &error = outcome.result.error();
@@ -244,10 +244,10 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
     failTask(record.id, error.message);
 }
 
-void SchedulerEngine::completeTask(const TaskRecord &record, qint64 bytes)
+void SchedulerEngine::completeTask(const TaskRecord &record, qint64 bytes, bool mayHaveState)
 {
     m_store.finishTask(record.id, {HistoryStatus::Completed, {}, CleanupOutcome::None, {}, bytes},
-                       now());
+                       now(), mayHaveState);
     event(TaskEvent::Kind::Completed, record);
     emit taskCompleted(record.id);
     if (++m_completedSincePrune >= 10'000) {
@@ -301,6 +301,8 @@ SchedulerResult<void> SchedulerEngine::writeState(TaskId task, const QString &ke
         return schedulerError(
             SchedulerError::Code::NotFound,
             QStringLiteral("task %1 is no longer active; its state is gone").arg(task));
+    if (auto it = m_running.find(task); it != m_running.end())
+        it->mayHaveState = true;
     if (!m_store.writeState(task, key, value) || !tx.commit())
         return schedulerError(
             SchedulerError::Code::Storage,

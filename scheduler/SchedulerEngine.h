@@ -93,6 +93,10 @@ private:
         std::shared_ptr<TaskProgress> progress;
         bool cancelled = false;
         bool interrupted = false;
+        // Whether this task may hold state rows or children; false only for a first run
+        // that wrote none, which lets the hot path skip two statements per task.
+        bool mayHaveState = true;
+        bool mayHaveChildren = true;
     };
 
     SchedulerResult<void> requireOpen() const;
@@ -101,7 +105,7 @@ private:
     void flush();
     void applyOutcome(const RunOutcome &outcome);
     void applyHookOutcome(const RunOutcome &outcome);
-    void completeTask(const TaskRecord &record, qint64 bytes);
+    void completeTask(const TaskRecord &record, qint64 bytes, bool mayHaveState = true);
     void failTask(TaskId id, const QString &error);
     void childLeft(TaskId parentId, HistoryStatus childStatus);
     void parentMayProceed(TaskId parentId);

@@ -310,6 +310,7 @@ SchedulerResult<SchedulerStats> SchedulerEngine::stats()
     stats.paused = counts.value(TaskStatus::Paused);
     stats.cancelling = counts.value(TaskStatus::Cancelling);
     stats.history = m_store.historyCount();
+    stats.transactions = m_store.commitCount();
     return stats;
 }
 

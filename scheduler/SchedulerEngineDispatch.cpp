@@ -88,6 +88,10 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
                 it = parentGroups.insert(spec.parentId, m_store.activeInfo(spec.parentId)->group);
             spec.group = *it;
         }
+        if (spec.parentId > 0) {
+            if (auto running = m_running.find(spec.parentId); running != m_running.end())
+                running->mayHaveChildren = true;
+        }
         SubmitResult result;
         if (!spec.dedupKey.isEmpty()) {
             if (const auto existing = m_store.findByDedupKey(spec.dedupKey)) {
@@ -222,13 +226,16 @@ void SchedulerEngine::dispatchLocked()
             active.progress = std::make_shared<TaskProgress>();
             active.progress->done.store(record.bytesDone, std::memory_order_relaxed);
             active.progress->total.store(record.bytesTotal, std::memory_order_relaxed);
+            const bool ranBefore = record.startedAt.isValid() || record.attempts > 0 || record.finalizing;
+            active.mayHaveState = ranBefore;
+            active.mayHaveChildren = ranBefore;
 
             TaskRun::Setup setup;
             setup.phase = active.phase;
             setup.serial = active.serial;
             setup.record = active.record;
             // A task that never started has no state yet: skip the query.
-            if (record.startedAt.isValid() || record.attempts > 0)
+            if (ranBefore)
                 setup.state = m_store.loadState(record.id);
             setup.executor = m_executors.value(record.type).executor;
             setup.token = active.source->token();

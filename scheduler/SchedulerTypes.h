@@ -52,6 +52,7 @@ struct SchedulerStats {
     qint64 paused = 0;
     qint64 cancelling = 0;
     qint64 history = 0;
+    qint64 transactions = 0; ///< Transactions committed since open.
 };
 
 } // namespace ferry

@@ -243,8 +243,10 @@ bool TaskStore::commit()
 {
     for (auto &statement : m_statements)
         statement->finish();
-    if (QSqlDatabase::database(m_connectionName, false).commit())
+    if (QSqlDatabase::database(m_connectionName, false).commit()) {
+        ++m_commits;
         return true;
+    }
     m_lastError = QSqlDatabase::database(m_connectionName, false).lastError().text();
     qCWarning(lcScheduler) << "commit failed:" << m_lastError;
     return false;
@@ -500,7 +502,7 @@ bool TaskStore::scheduleRetry(TaskId id, int attempts, qint64 notBefore, const Q
     return exec(q);
 }
 
-bool TaskStore::finishTask(TaskId id, const TaskEnding &ending, qint64 now)
+bool TaskStore::finishTask(TaskId id, const TaskEnding &ending, qint64 now, bool mayHaveState)
 {
     QSqlQuery &insert = prepared(QStringLiteral(
         "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
@@ -520,10 +522,12 @@ bool TaskStore::finishTask(TaskId id, const TaskEnding &ending, qint64 now)
     insert.addBindValue(id);
     if (!exec(insert))
         return false;
-    QSqlQuery &state = prepared(QStringLiteral("DELETE FROM task_state WHERE task_id = ?"));
-    state.addBindValue(id);
-    if (!exec(state))
-        return false;
+    if (mayHaveState) {
+        QSqlQuery &state = prepared(QStringLiteral("DELETE FROM task_state WHERE task_id = ?"));
+        state.addBindValue(id);
+        if (!exec(state))
+            return false;
+    }
     QSqlQuery &remove = prepared(QStringLiteral("DELETE FROM tasks WHERE id = ?"));
     remove.addBindValue(id);
     return exec(remove);
