@@ -25,13 +25,19 @@ void EngineLink::reportFinished(RunOutcome outcome)
     QMutexLocker lock(&m_mutex);
     if (m_closed)
         return;
+    m_outcomes.append(std::move(outcome));
+    if (m_wakePosted)
+        return;
+    m_wakePosted = true;
     SchedulerEngine *engine = m_engine;
-    QMetaObject::invokeMethod(
-        engine,
-        [engine, outcome = std::move(outcome)]() mutable {
-            engine->onRunFinished(std::move(outcome));
-        },
-        Qt::QueuedConnection);
+    QMetaObject::invokeMethod(engine, [engine] { engine->drainOutcomes(); }, Qt::QueuedConnection);
+}
+
+QList<RunOutcome> EngineLink::takeOutcomes()
+{
+    QMutexLocker lock(&m_mutex);
+    m_wakePosted = false;
+    return std::exchange(m_outcomes, {});
 }
 
 template <typename R>

@@ -25,7 +25,10 @@ public:
     void close();
     [[nodiscard]] bool isClosed() const;
 
+    /// Queues an outcome; the scheduler thread is woken once per batch, not per outcome.
     void reportFinished(RunOutcome outcome);
+    /// Takes every queued outcome (scheduler thread).
+    [[nodiscard]] QList<RunOutcome> takeOutcomes();
 
     SchedulerResult<void> writeState(TaskId task, const QString &key,
                                      const std::optional<QString> &value) override;
@@ -37,6 +40,8 @@ private:
     mutable QMutex m_mutex;
     SchedulerEngine *m_engine;
     bool m_closed = false;
+    QList<RunOutcome> m_outcomes;
+    bool m_wakePosted = false;
 };
 
 } // namespace ferry

@@ -28,6 +28,7 @@ void SchedulerEngine::registerExecutor(const QString &type, std::shared_ptr<Task
 {
     m_executors.insert(type, {std::move(executor), options});
     m_types = m_executors.keys();
+    m_dispatchMaybe = m_hooksMaybeDue = true;
     if (m_open)
         scheduleFlush();
 }
@@ -38,6 +39,7 @@ void SchedulerEngine::setGroupConcurrency(const QString &group, int limit)
         m_groupLimits.insert(group, limit);
     else
         m_groupLimits.remove(group);
+    m_dispatchMaybe = true;
     if (m_open)
         scheduleFlush();
 }
@@ -134,10 +136,10 @@ void SchedulerEngine::scheduleFlush()
     QMetaObject::invokeMethod(this, &SchedulerEngine::flush, Qt::QueuedConnection);
 }
 
-void SchedulerEngine::onRunFinished(RunOutcome outcome)
+void SchedulerEngine::drainOutcomes()
 {
-    m_finished.append(std::move(outcome));
-    scheduleFlush();
+    m_finished.append(m_link->takeOutcomes());
+    flush();
 }
 
 // Applies every finished run and dispatches what became possible, in one transaction.
@@ -146,9 +148,16 @@ void SchedulerEngine::flush()
     m_flushQueued = false;
     if (!m_open)
         return;
+    if (m_finished.isEmpty() && !m_dispatchMaybe && !m_hooksMaybeDue) {
+        if (m_shuttingDown && m_running.isEmpty() && m_hooks.isEmpty())
+            finishShutdown();
+        return; // nothing can have changed: no transaction
+    }
     {
         Transaction tx(m_store);
         const auto finished = std::exchange(m_finished, {});
+        if (!finished.isEmpty())
+            m_dispatchMaybe = m_hooksMaybeDue = true;
         for (const auto &outcome : finished) {
             if (outcome.phase == RunPhase::Hook)
                 applyHookOutcome(outcome);
@@ -167,7 +176,7 @@ void SchedulerEngine::flush()
 void SchedulerEngine::startPendingRuns()
 {
     for (TaskRun *run : std::exchange(m_toStart, {}))
-        m_pool->start(run);
+        m_pool->start(run, kLeastUrgentPriority - run->priority()); // QThreadPool: higher first
     for (TaskRun *run : std::exchange(m_hooksToStart, {}))
         m_hookPool->start(run);
     for (const auto &[id, reason] : std::exchange(m_cancelledSignals, {}))
@@ -321,6 +330,7 @@ void SchedulerEngine::noteWake(qint64 atMs)
 void SchedulerEngine::onWake()
 {
     m_nextWakeMs = 0;
+    m_dispatchMaybe = m_hooksMaybeDue = true;
     scheduleFlush();
     if (auto next = m_store.earliestNotBefore(); next && *next > now())
         noteWake(*next);

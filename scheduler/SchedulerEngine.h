@@ -63,8 +63,8 @@ public:
     SchedulerResult<SchedulerStats> stats();
     [[nodiscard]] QStringList pausedGroups() const { return m_pausedGroups; }
 
-    /// Called (queued) by EngineLink when a run ends.
-    void onRunFinished(RunOutcome outcome);
+    /// Called (queued) by EngineLink when runs ended: takes their outcomes from the link.
+    void drainOutcomes();
 
 signals:
     void taskSubmitted(ferry::TaskId id);
@@ -147,6 +147,10 @@ private:
     QList<TaskRun *> m_hooksToStart;
     QList<RunOutcome> m_finished;
     bool m_flushQueued = false;
+    // Whether a dispatch (or hook) query could find something: lets an idle flush skip its
+    // transaction entirely. Set by anything that may make work eligible.
+    bool m_dispatchMaybe = true;
+    bool m_hooksMaybeDue = true;
     TaskEvents m_events;
     QList<std::pair<TaskId, QString>> m_cancelledSignals;
 

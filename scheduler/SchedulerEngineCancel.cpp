@@ -95,23 +95,32 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
     result.reason = reason;
     if (entries.isEmpty())
         return result;
-    if (!m_store.cancelSetApply(hookTypes()))
-        return schedulerError(
-            SchedulerError::Code::Storage,
-            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
-    result.tasks.reserve(entries.size());
-    QList<TaskId> candidates;
-    candidates.reserve(entries.size());
+    // Tokens fire first, before any more SQL: running executors start stopping at once.
+    QList<TaskId> running;
     for (const CancelSetEntry &entry : entries) {
-        result.tasks.append({entry.id, entry.reason});
-        candidates.append(entry.id);
         if (auto it = m_running.find(entry.id); it != m_running.end()) {
             it->cancelled = true;
             it->source->cancel(StopReason::Cancel);
+            running.append(entry.id);
         }
+    }
+    if (!m_store.cancelSetMarkRunning(running))
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+    auto leftAtOnce = m_store.cancelSetApply(hookTypes(), now());
+    if (!leftAtOnce)
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+    m_hooksMaybeDue = true;
+    m_dispatchMaybe = true;
+    result.tasks.reserve(entries.size());
+    for (const CancelSetEntry &entry : entries) {
+        result.tasks.append({entry.id, entry.reason});
         event(TaskEvent::Kind::Cancelling, entry.id, entry.parentId, entry.reason);
     }
-    handleSettled(m_store.settle(candidates, now()));
+    QList<SettledTask> settled = std::move(*leftAtOnce);
+    settled.append(m_store.settleCancelSet(now()));
+    handleSettled(settled);
     emit cancelledBatch(result.ids(), reason);
     qCInfo(lcScheduler) << "cancelled" << result.size() << "task(s), reason" << reason;
     return result;
@@ -128,6 +137,7 @@ void SchedulerEngine::failTask(TaskId id, const QString &error)
     const bool hookDue = entry && entry->executor->hasCancelHook() &&
                          (record->hasStarted() || !m_store.loadState(id).isEmpty());
     m_store.markFailing(id, error, hookDue);
+    m_hooksMaybeDue = true;
     event(TaskEvent::Kind::Failed, *record, error);
     emit taskFailed(id, error);
 
@@ -245,6 +255,7 @@ SchedulerResult<void> SchedulerEngine::resumeGroup(const QString &group)
             SchedulerError::Code::Storage,
             QStringLiteral("cannot resume %1: %2").arg(group, m_store.lastError()));
     m_pausedGroups.removeAll(group);
+    m_dispatchMaybe = true;
     event(TaskEvent::Kind::Resumed, 0, 0, group);
     emit groupResumed(group);
     scheduleFlush();
@@ -259,6 +270,7 @@ SchedulerResult<int> SchedulerEngine::retryCleanupsNow(const QString &group)
     const int expedited = m_store.expediteHooks(group);
     if (expedited < 0 || !tx.commit())
         return schedulerError(SchedulerError::Code::Storage, m_store.lastError());
+    m_hooksMaybeDue = true;
     scheduleFlush();
     return expedited;
 }

@@ -153,6 +153,7 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
             SchedulerError::Code::Storage,
             QStringLiteral("cannot store the tasks: %1").arg(m_store.lastError()));
     }
+    m_dispatchMaybe = true;
     for (const auto &result : results) {
         if (result.outcome == SubmitResult::Outcome::Created ||
             result.outcome == SubmitResult::Outcome::Superseded)
@@ -186,6 +187,10 @@ void SchedulerEngine::dispatchLocked()
 {
     if (!m_open || m_shuttingDown)
         return;
+    if (!m_dispatchMaybe) {
+        dispatchHooksLocked();
+        return;
+    }
     int free = m_options.maxConcurrency - static_cast<int>(m_running.size());
     const qint64 at = now();
     for (int round = 0; free > 0 && round < 4; ++round) {
@@ -247,8 +252,10 @@ void SchedulerEngine::dispatchLocked()
         if (!m_store.markRunning(accepted, at))
             qCCritical(lcScheduler) << "cannot mark tasks running:" << m_store.lastError();
         free -= static_cast<int>(accepted.size());
-        if (candidates.size() < requested)
-            break; // no more pending tasks that may run now
+        if (candidates.size() < requested) {
+            m_dispatchMaybe = false; // nothing more may run until something changes
+            break;
+        }
     }
     dispatchHooksLocked();
 }
@@ -257,10 +264,15 @@ void SchedulerEngine::dispatchHooksLocked()
 {
     if (!m_open || m_shuttingDown)
         return;
+    if (!m_hooksMaybeDue)
+        return;
     const int free = m_options.hookConcurrency - static_cast<int>(m_hooks.size());
     if (free <= 0)
         return;
-    for (const TaskRecord &record : m_store.pickHooks(now(), free)) {
+    const QList<TaskRecord> due = m_store.pickHooks(now(), free);
+    if (due.size() < free)
+        m_hooksMaybeDue = false;
+    for (const TaskRecord &record : due) {
         const ExecutorEntry *entry = executorFor(record.type);
         if (!entry)
             continue; // its executor is not registered (yet): the hook waits for it

@@ -49,6 +49,7 @@ public:
 
     TaskRun(Setup setup, std::shared_ptr<EngineLink> link);
     void run() override;
+    [[nodiscard]] int priority() const { return m_setup.record.priority; }
 
 private:
     Setup m_setup;

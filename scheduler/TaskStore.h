@@ -116,9 +116,15 @@ public:
     /// child (reason child), repeatedly, until the set is closed.
     bool cancelSetClose();
     [[nodiscard]] QList<CancelSetEntry> cancelSetEntries();
-    /// Marks every task of the set cancelling; a hook becomes due for those of `hookTypes`
-    /// that started or hold state.
-    bool cancelSetApply(const QStringList &hookTypes);
+    /// Notes which members an executor still runs: they stop before anything else happens.
+    bool cancelSetMarkRunning(const QList<TaskId> &ids);
+    /// Marks `cancelling` the members that must stop or clean up first (running, a hook of
+    /// `hookTypes` due because it started or holds state, or children left) and moves every
+    /// other member straight to history. Yields the ones moved; nullopt on a SQL error.
+    [[nodiscard]] std::optional<QList<SettledTask>> cancelSetApply(const QStringList &hookTypes,
+                                                                   qint64 now);
+    /// settle() over the members that stayed.
+    [[nodiscard]] QList<SettledTask> settleCancelSet(qint64 now);
     /// Marks one task as failing: it ends Failed once stopped and cleaned up.
     bool markFailing(TaskId id, const QString &error, bool hookDue);
     /// Moves to history every cancelling task among `candidates` (and, repeatedly, their

@@ -7,9 +7,13 @@ namespace ferry {
 
 bool TaskStore::cancelSetReset()
 {
+    // running: an executor still runs it; hook: its clean-up is due; stays: it must stop or
+    // clean up before its history row, so it becomes `cancelling` instead of going at once.
     return exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS cancel_set ("
-                               " id INTEGER PRIMARY KEY, reason TEXT NOT NULL,"
-                               " final_status INTEGER NOT NULL, previous_status INTEGER)")) &&
+                               " id INTEGER PRIMARY KEY, parent_id INTEGER, reason TEXT NOT NULL,"
+                               " final_status INTEGER NOT NULL, previous_status INTEGER,"
+                               " running INTEGER NOT NULL DEFAULT 0, hook INTEGER NOT NULL DEFAULT 0,"
+                               " stays INTEGER NOT NULL DEFAULT 0)")) &&
            exec(QStringLiteral("DELETE FROM temp.cancel_set"));
 }
 
@@ -17,8 +21,8 @@ bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
                                 HistoryStatus finalStatus)
 {
     QSqlQuery &q = prepared(QStringLiteral(
-        "INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
-        " SELECT id, ?, ?, status FROM tasks WHERE id = ? AND status <> 4"));
+        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        " SELECT id, parent_id, ?, ?, status FROM tasks WHERE id = ? AND status <> 4"));
     for (TaskId id : ids) {
         q.addBindValue(reason);
         q.addBindValue(static_cast<int>(finalStatus));
@@ -29,14 +33,13 @@ bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
     return true;
 }
 
-bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value,
-                                  const QString &reason)
+bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value, const QString &reason)
 {
     Q_ASSERT(column == QLatin1String("grp") || column == QLatin1String("type"));
-    QSqlQuery &q =
-        prepared(QStringLiteral("INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, "
-                                "previous_status) SELECT id, ?, 2, status FROM tasks WHERE ") +
-                 column + QStringLiteral(" = ? AND status <> 4"));
+    QSqlQuery &q = prepared(
+        QStringLiteral("INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status,"
+                       " previous_status) SELECT id, parent_id, ?, 2, status FROM tasks WHERE ") +
+        column + QStringLiteral(" = ? AND status <> 4"));
     q.addBindValue(reason);
     q.addBindValue(value);
     return exec(q);
@@ -46,16 +49,17 @@ bool TaskStore::cancelSetClose()
 {
     // Down: every descendant, at any depth. Up: each parent that does not tolerate a
     // cancelled child follows it. Repeat, since a parent pulled in brings its other children.
+    // CROSS JOIN keeps the (small) set as the outer loop over the (large) tasks table.
     QSqlQuery &down = prepared(QStringLiteral(
         "WITH RECURSIVE d(id) AS (SELECT id FROM temp.cancel_set"
-        " UNION SELECT t.id FROM tasks t JOIN d ON t.parent_id = d.id)"
-        " INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
-        " SELECT t.id, 'parent', 2, t.status FROM d JOIN tasks t ON t.id = d.id"
+        " UNION SELECT t.id FROM d CROSS JOIN tasks t ON t.parent_id = d.id)"
+        " INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        " SELECT t.id, t.parent_id, 'parent', 2, t.status FROM d CROSS JOIN tasks t ON t.id = d.id"
         " WHERE t.status <> 4"));
     QSqlQuery &up = prepared(QStringLiteral(
-        "INSERT OR IGNORE INTO temp.cancel_set (id, reason, final_status, previous_status)"
-        " SELECT DISTINCT p.id, 'child', 2, p.status FROM temp.cancel_set c"
-        " JOIN tasks t ON t.id = c.id JOIN tasks p ON p.id = t.parent_id"
+        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        " SELECT DISTINCT p.id, p.parent_id, 'child', 2, p.status FROM temp.cancel_set c"
+        " CROSS JOIN tasks p ON p.id = c.parent_id"
         " WHERE p.status <> 4 AND (p.child_policy & 1) = 0"));
     for (int round = 0; round < 1000; ++round) {
         if (!exec(down))
@@ -72,8 +76,7 @@ QList<CancelSetEntry> TaskStore::cancelSetEntries()
 {
     QList<CancelSetEntry> entries;
     QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT c.id, t.parent_id, c.previous_status, c.reason FROM temp.cancel_set c"
-        " JOIN tasks t ON t.id = c.id ORDER BY c.id"));
+        "SELECT id, parent_id, previous_status, reason FROM temp.cancel_set ORDER BY id"));
     if (!exec(q))
         return entries;
     while (q.next()) {
@@ -83,27 +86,75 @@ QList<CancelSetEntry> TaskStore::cancelSetEntries()
     return entries;
 }
 
-bool TaskStore::cancelSetApply(const QStringList &hookTypes)
+bool TaskStore::cancelSetMarkRunning(const QList<TaskId> &ids)
 {
-    QString hookCondition = QStringLiteral("0");
+    QSqlQuery &q = prepared(QStringLiteral("UPDATE temp.cancel_set SET running = 1 WHERE id = ?"));
+    for (TaskId id : ids) {
+        q.addBindValue(id);
+        if (!exec(q))
+            return false;
+    }
+    return true;
+}
+
+std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes, qint64 now)
+{
     if (!hookTypes.isEmpty()) {
         QStringList marks(hookTypes.size(), QStringLiteral("?"));
-        hookCondition = QStringLiteral("(type IN (") + marks.join(QLatin1Char(',')) +
-                        QStringLiteral(") AND (started_at IS NOT NULL OR EXISTS (SELECT 1 FROM "
-                                       "task_state s WHERE s.task_id = tasks.id)))");
+        QSqlQuery &hooks = prepared(
+            QStringLiteral("UPDATE temp.cancel_set SET hook = 1 WHERE id IN (SELECT t.id FROM"
+                           " temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE t.type IN (") +
+            marks.join(QLatin1Char(',')) +
+            QStringLiteral(") AND (t.started_at IS NOT NULL OR EXISTS (SELECT 1 FROM task_state s"
+                           " WHERE s.task_id = t.id)))"));
+        for (const auto &type : hookTypes)
+            hooks.addBindValue(type);
+        if (!exec(hooks))
+            return std::nullopt;
     }
-    QSqlQuery &q = prepared(
-        QStringLiteral(
-            "UPDATE tasks SET status = 4, not_before = 0,"
-            " cancel_reason = (SELECT reason FROM temp.cancel_set c WHERE c.id = tasks.id),"
-            " final_status = (SELECT final_status FROM temp.cancel_set c"
-            "  WHERE c.id = tasks.id),"
-            " hook_pending = CASE WHEN ") +
-        hookCondition +
-        QStringLiteral(" THEN 1 ELSE 0 END WHERE id IN (SELECT id FROM temp.cancel_set)"));
-    for (const auto &type : hookTypes)
-        q.addBindValue(type);
-    return exec(q);
+    QSqlQuery &stays = prepared(QStringLiteral(
+        "UPDATE temp.cancel_set SET stays = 1 WHERE running = 1 OR hook = 1"
+        " OR EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = temp.cancel_set.id)"));
+    QSqlQuery &mark = prepared(QStringLiteral(
+        "UPDATE tasks SET status = 4, not_before = 0, cancel_reason = c.reason,"
+        " final_status = c.final_status, hook_pending = c.hook"
+        " FROM temp.cancel_set c WHERE c.id = tasks.id AND c.stays = 1"));
+    QSqlQuery &leaving = prepared(QStringLiteral(
+        "SELECT id, parent_id, final_status, reason FROM temp.cancel_set WHERE stays = 0 ORDER BY id"));
+    QSqlQuery &history = prepared(QStringLiteral(
+        "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
+        " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
+        " SELECT t.id, t.parent_id, t.type, t.grp, t.dedup_key, t.label, c.final_status, c.reason,"
+        " 0, t.error, NULL, t.attempts, t.created_at, t.started_at, ?, t.bytes_done"
+        " FROM temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE c.stays = 0 ORDER BY c.id"));
+    if (!exec(stays) || !exec(mark) || !exec(leaving))
+        return std::nullopt;
+    QList<SettledTask> settled;
+    while (leaving.next()) {
+        settled.append({leaving.value(0).toLongLong(), leaving.value(1).toLongLong(),
+                        static_cast<HistoryStatus>(leaving.value(2).toInt()),
+                        leaving.value(3).toString(), CleanupOutcome::None});
+    }
+    leaving.finish();
+    history.addBindValue(now);
+    if (!exec(history) ||
+        !exec(QStringLiteral("DELETE FROM task_state WHERE task_id IN"
+                             " (SELECT id FROM temp.cancel_set WHERE stays = 0)")) ||
+        !exec(QStringLiteral("DELETE FROM tasks WHERE id IN"
+                             " (SELECT id FROM temp.cancel_set WHERE stays = 0)")))
+        return std::nullopt;
+    return settled;
+}
+
+QList<SettledTask> TaskStore::settleCancelSet(qint64 now)
+{
+    if (!exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS settle_candidates"
+                             " (id INTEGER PRIMARY KEY)")) ||
+        !exec(QStringLiteral("DELETE FROM temp.settle_candidates")) ||
+        !exec(QStringLiteral("INSERT INTO temp.settle_candidates"
+                             " SELECT id FROM temp.cancel_set WHERE stays = 1")))
+        return {};
+    return settleCandidatesTable(now);
 }
 
 bool TaskStore::markFailing(TaskId id, const QString &error, bool hookDue)
@@ -144,7 +195,7 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
     exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS settle_now (id INTEGER PRIMARY KEY)"));
     QSqlQuery &pick = prepared(QStringLiteral(
         "INSERT INTO temp.settle_now SELECT t.id FROM temp.settle_candidates c"
-        " JOIN tasks t ON t.id = c.id WHERE t.status = 4 AND t.hook_pending = 0"
+        " CROSS JOIN tasks t ON t.id = c.id WHERE t.status = 4 AND t.hook_pending = 0"
         " AND t.in_flight = 0 AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id)"));
     QSqlQuery &list = prepared(QStringLiteral("SELECT t.id, t.parent_id, t.final_status, "
                                               "t.cancel_reason, t.cleanup FROM temp.settle_now n"
@@ -160,7 +211,7 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
         " FROM tasks WHERE id IN (SELECT id FROM temp.settle_now) ORDER BY id"));
     QSqlQuery &nextRound = prepared(QStringLiteral(
         "INSERT OR IGNORE INTO temp.settle_candidates SELECT DISTINCT t.parent_id"
-        " FROM temp.settle_now n JOIN tasks t ON t.id = n.id WHERE t.parent_id IS NOT NULL"));
+        " FROM temp.settle_now n CROSS JOIN tasks t ON t.id = n.id WHERE t.parent_id IS NOT NULL"));
     // One round per tree level: leaves first, then the parents they unblocked.
     for (;;) {
         exec(QStringLiteral("DELETE FROM temp.settle_now"));
