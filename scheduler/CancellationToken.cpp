@@ -121,18 +121,29 @@ bool CancellationSource::isCancelled() const
 
 bool CancellationSource::cancel(StopReason reason)
 {
+    if (!mark(reason))
+        return false;
+    notify();
+    return true;
+}
+
+bool CancellationSource::mark(StopReason reason)
+{
+    QMutexLocker lock(&m_state->mutex);
+    int expected = static_cast<int>(StopReason::None);
+    return m_state->reason.compare_exchange_strong(expected, static_cast<int>(reason),
+                                                   std::memory_order_acq_rel);
+}
+
+void CancellationSource::notify()
+{
     std::vector<detail::CancellationCallback> toCall;
     {
         QMutexLocker lock(&m_state->mutex);
-        int expected = static_cast<int>(StopReason::None);
-        if (!m_state->reason.compare_exchange_strong(expected, static_cast<int>(reason),
-                                                     std::memory_order_acq_rel))
-            return false;
         toCall.swap(m_state->callbacks);
     }
     for (const auto &entry : toCall)
         post(entry);
-    return true;
 }
 
 } // namespace ferry

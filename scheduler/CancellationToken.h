@@ -85,6 +85,12 @@ public:
     /// Fires the token; the first reason wins. Returns false if it had already fired.
     bool cancel(StopReason reason = StopReason::Cancel);
 
+    /// cancel() in two steps, for firing many tokens at once: mark() sets the flag that
+    /// isCancelled() reads, notify() then queues the callbacks. Marking every token before
+    /// notifying any keeps the flags from waiting behind thread wake-ups.
+    bool mark(StopReason reason = StopReason::Cancel);
+    void notify();
+
 private:
     std::shared_ptr<detail::CancellationState> m_state;
 };

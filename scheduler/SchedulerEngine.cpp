@@ -148,7 +148,11 @@ void SchedulerEngine::flush()
     m_flushQueued = false;
     if (!m_open)
         return;
-    if (m_finished.isEmpty() && !m_dispatchMaybe && !m_hooksMaybeDue) {
+    const bool mayDispatch =
+        m_dispatchMaybe && m_running.size() < m_options.maxConcurrency && !m_shuttingDown;
+    const bool mayRunHooks =
+        m_hooksMaybeDue && m_hooks.size() < m_options.hookConcurrency && !m_shuttingDown;
+    if (m_finished.isEmpty() && !mayDispatch && !mayRunHooks) {
         if (m_shuttingDown && m_running.isEmpty() && m_hooks.isEmpty())
             finishShutdown();
         return; // nothing can have changed: no transaction
@@ -164,6 +168,8 @@ void SchedulerEngine::flush()
             else
                 applyOutcome(outcome);
         }
+        completeGathered();
+        settleGathered();
         dispatchLocked();
         if (!tx.commit())
             qCCritical(lcScheduler) << "cannot commit scheduler state:" << m_store.lastError();
@@ -206,7 +212,7 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
     if (active.cancelled) {
         // Whatever execute returned, a cancelled task ends cancelled (contract point 3).
         m_store.setStatus(record.id, TaskStatus::Cancelling, finalizing, bytes);
-        handleSettled(m_store.settle({record.id}, now()));
+        m_settling.append(record.id);
         return;
     }
     if (active.interrupted && !outcome.result) {
@@ -225,7 +231,7 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
             m_store.setStatus(record.id, TaskStatus::Pending, true, bytes);
             return;
         }
-        completeTask(record, bytes, active.mayHaveState);
+        m_completing.append({record, bytes}); // moved to history in one batch per flush
         return;
     }
     const TaskError &error = outcome.result.error();
@@ -264,6 +270,42 @@ void SchedulerEngine::completeTask(const TaskRecord &record, qint64 bytes, bool 
         m_store.pruneHistory(m_options.historyRetention);
     }
     childLeft(record.parentId, HistoryStatus::Completed);
+}
+
+void SchedulerEngine::completeGathered()
+{
+    if (m_completing.isEmpty())
+        return;
+    const auto completing = std::exchange(m_completing, {});
+    QList<TaskId> ids;
+    ids.reserve(completing.size());
+    for (const Completion &c : completing) {
+        ids.append(c.record.id);
+        if (c.bytes != c.record.bytesDone)
+            m_store.setBytesDone(c.record.id, c.bytes);
+    }
+    if (!m_store.finishCompleted(ids, now()))
+        qCCritical(lcScheduler) << "cannot record completed tasks:" << m_store.lastError();
+    QList<TaskId> parents;
+    for (const Completion &c : completing) {
+        event(TaskEvent::Kind::Completed, c.record);
+        emit taskCompleted(c.record.id);
+        if (c.record.parentId > 0 && !parents.contains(c.record.parentId))
+            parents.append(c.record.parentId);
+    }
+    m_completedSincePrune += completing.size();
+    if (m_completedSincePrune >= 10'000) {
+        m_completedSincePrune = 0;
+        m_store.pruneHistory(m_options.historyRetention);
+    }
+    for (TaskId parent : parents)
+        parentMayProceed(parent);
+}
+
+void SchedulerEngine::settleGathered()
+{
+    if (!m_settling.isEmpty())
+        handleSettled(m_store.settle(std::exchange(m_settling, {}), now()));
 }
 
 void SchedulerEngine::childLeft(TaskId parentId, HistoryStatus childStatus)
@@ -417,12 +459,15 @@ void SchedulerEngine::finishShutdown()
         return;
     {
         Transaction tx(m_store);
+        m_finished.append(m_link->takeOutcomes());
         for (const auto &outcome : std::exchange(m_finished, {})) {
             if (outcome.phase == RunPhase::Hook)
                 applyHookOutcome(outcome);
             else
                 applyOutcome(outcome);
         }
+        completeGathered();
+        settleGathered();
         const int left = m_store.requeueInFlight();
         if (left > 0)
             qCWarning(lcScheduler) << left << "task(s) did not stop within the drain time;"

@@ -106,10 +106,16 @@ private:
     void applyOutcome(const RunOutcome &outcome);
     void applyHookOutcome(const RunOutcome &outcome);
     void completeTask(const TaskRecord &record, qint64 bytes, bool mayHaveState = true);
+    /// Moves the completions gathered during a flush to history in one batch.
+    void completeGathered();
+    /// Settles the tasks gathered during a flush (see TaskStore::settle) in one call.
+    void settleGathered();
     void failTask(TaskId id, const QString &error);
     void childLeft(TaskId parentId, HistoryStatus childStatus);
     void parentMayProceed(TaskId parentId);
     void handleSettled(const QList<SettledTask> &settled);
+    /// Fires, before any SQL, the tokens of running tasks a cancel call surely covers.
+    void fireRunning(const std::function<bool(const TaskRecord &)> &covered);
     SchedulerResult<CancelResult> cancelLocked(const std::function<bool()> &seed,
                                                const QString &reason);
     SchedulerResult<QList<SubmitResult>> submitLocked(QList<TaskSpec> &specs, int from, int to);
@@ -146,6 +152,12 @@ private:
     QList<TaskRun *> m_toStart;
     QList<TaskRun *> m_hooksToStart;
     QList<RunOutcome> m_finished;
+    struct Completion {
+        TaskRecord record;
+        qint64 bytes = 0;
+    };
+    QList<Completion> m_completing;
+    QList<TaskId> m_settling; ///< Stopped or cleaned-up tasks to settle once per flush.
     bool m_flushQueued = false;
     // Whether a dispatch (or hook) query could find something: lets an idle flush skip its
     // transaction entirely. Set by anything that may make work eligible.

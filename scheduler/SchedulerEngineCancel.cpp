@@ -11,6 +11,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &id
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
     flush(); // results that already arrived settle first: a task that completed stays completed
+    fireRunning([&](const TaskRecord &task) { return ids.contains(task.id); });
     Transaction tx(m_store);
     auto result = cancelLocked([&] { return m_store.cancelSetAddIds(ids, reason); }, reason);
     if (result && !tx.commit())
@@ -28,6 +29,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelGroup(const QString &group,
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
     flush();
+    fireRunning([&](const TaskRecord &task) { return task.group == group; });
     Transaction tx(m_store);
     auto result = cancelLocked(
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("grp"), group, reason); }, reason);
@@ -46,6 +48,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelType(const QString &type,
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
     flush();
+    fireRunning([&](const TaskRecord &task) { return task.type == type; });
     Transaction tx(m_store);
     auto result = cancelLocked(
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("type"), type, reason); }, reason);
@@ -65,6 +68,7 @@ SchedulerEngine::cancelWhere(const std::function<bool(const TaskRecord &)> &pred
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
     flush();
+    fireRunning(predicate);
     Transaction tx(m_store);
     QList<TaskId> matched;
     for (const TaskRecord &record : m_store.activeTasks()) {
@@ -81,11 +85,27 @@ SchedulerEngine::cancelWhere(const std::function<bool(const TaskRecord &)> &pred
     return result;
 }
 
+void SchedulerEngine::fireRunning(const std::function<bool(const TaskRecord &)> &covered)
+{
+    QList<CancellationSource *> marked;
+    for (auto &active : m_running) {
+        if (!active.cancelled && covered(active.record)) {
+            active.cancelled = true;
+            if (active.source->mark(StopReason::Cancel))
+                marked.append(active.source.get());
+        }
+    }
+    for (CancellationSource *source : marked)
+        source->notify();
+}
+
 // Inside the caller's transaction: builds the closed cancel set, marks it, fires the tokens
 // of running members and moves to history every member that needs no more work.
 SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<bool()> &seed,
                                                             const QString &reason)
 {
+    completeGathered(); // what already completed stays completed
+    settleGathered();
     if (!m_store.cancelSetReset() || !seed() || !m_store.cancelSetClose())
         return schedulerError(
             SchedulerError::Code::Storage,
@@ -96,23 +116,31 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
     if (entries.isEmpty())
         return result;
     // Tokens fire first, before any more SQL: running executors start stopping at once.
+    // (Those the call surely covers fired even earlier, in fireRunning.)
     QList<TaskId> running;
+    QList<CancellationSource *> toNotify;
     for (const CancelSetEntry &entry : entries) {
         if (auto it = m_running.find(entry.id); it != m_running.end()) {
-            it->cancelled = true;
-            it->source->cancel(StopReason::Cancel);
             running.append(entry.id);
+            if (!it->cancelled) {
+                it->cancelled = true;
+                if (it->source->mark(StopReason::Cancel))
+                    toNotify.append(it->source.get());
+            }
         }
     }
+    for (CancellationSource *source : toNotify)
+        source->notify();
     if (!m_store.cancelSetMarkRunning(running))
         return schedulerError(SchedulerError::Code::Storage,
                               QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
-    auto leftAtOnce = m_store.cancelSetApply(hookTypes(), now());
+    int hooksDue = 0;
+    auto leftAtOnce = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
     if (!leftAtOnce)
         return schedulerError(SchedulerError::Code::Storage,
                               QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
-    m_hooksMaybeDue = true;
-    m_dispatchMaybe = true;
+    if (hooksDue > 0)
+        m_hooksMaybeDue = true;
     result.tasks.reserve(entries.size());
     for (const CancelSetEntry &entry : entries) {
         result.tasks.append({entry.id, entry.reason});
@@ -130,6 +158,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
 // parent that does not tolerate failed children fails in turn (fail-fast).
 void SchedulerEngine::failTask(TaskId id, const QString &error)
 {
+    completeGathered();
     const auto record = m_store.task(id);
     if (!record || record->status == TaskStatus::Cancelling)
         return;
@@ -226,7 +255,7 @@ void SchedulerEngine::applyHookOutcome(const RunOutcome &outcome)
         }
         m_store.finishHook(id, CleanupOutcome::Failed, error.message);
     }
-    handleSettled(m_store.settle({id}, now()));
+    m_settling.append(id);
 }
 
 SchedulerResult<void> SchedulerEngine::pauseGroup(const QString &group)

@@ -92,49 +92,56 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
             if (auto running = m_running.find(spec.parentId); running != m_running.end())
                 running->mayHaveChildren = true;
         }
-        SubmitResult result;
-        if (!spec.dedupKey.isEmpty()) {
-            if (const auto existing = m_store.findByDedupKey(spec.dedupKey)) {
-                if (spec.onDuplicate == DuplicateStrategy::Skip) {
-                    if (spec.priority < existing->priority)
-                        m_store.raisePriority(existing->id, spec.priority);
-                    results.append(
-                        {existing->id, SubmitResult::Outcome::Skipped, existing->id, {}});
-                    continue;
-                }
-                if (spec.onDuplicate == DuplicateStrategy::Reject) {
-                    results.append({0, SubmitResult::Outcome::Rejected, existing->id,
-                                    QStringLiteral("task %1 already holds dedup key \"%2\"")
-                                        .arg(existing->id)
-                                        .arg(spec.dedupKey)});
-                    continue;
-                }
-                const TaskId old = existing->id;
-                auto superseded = cancelLocked(
-                    [this, old] {
-                        return m_store.cancelSetAddIds({old}, CancelReason::Superseded,
-                                                       HistoryStatus::Superseded);
-                    },
-                    CancelReason::Superseded);
-                if (!superseded) {
-                    m_lastId = firstId;
-                    m_events.resize(firstEvent);
-                    return std::unexpected(superseded.error());
-                }
-                result.outcome = SubmitResult::Outcome::Superseded;
-                result.replacedId = old;
-            }
-        }
         const TaskStatus status =
             m_pausedGroups.contains(spec.group) ? TaskStatus::Paused : TaskStatus::Pending;
-        result.id = ++m_lastId;
-        if (!m_store.insertTask(spec, result.id, status, at)) {
+        const auto failed = [&] {
             m_lastId = firstId;
             m_events.resize(firstEvent);
             return schedulerError(
                 SchedulerError::Code::Storage,
                 QStringLiteral("cannot store the task: %1").arg(m_store.lastError()));
+        };
+        SubmitResult result;
+        result.id = m_lastId + 1;
+        auto inserted = m_store.insertTask(spec, result.id, status, at);
+        if (inserted == TaskStore::InsertOutcome::Failed)
+            return failed();
+        if (inserted == TaskStore::InsertOutcome::Duplicate) {
+            const auto existing = m_store.findByDedupKey(spec.dedupKey);
+            if (!existing)
+                return failed();
+            if (spec.onDuplicate == DuplicateStrategy::Skip) {
+                if (spec.priority < existing->priority)
+                    m_store.raisePriority(existing->id, spec.priority);
+                results.append({existing->id, SubmitResult::Outcome::Skipped, existing->id, {}});
+                continue;
+            }
+            if (spec.onDuplicate == DuplicateStrategy::Reject) {
+                results.append({0, SubmitResult::Outcome::Rejected, existing->id,
+                                QStringLiteral("task %1 already holds dedup key \"%2\"")
+                                    .arg(existing->id)
+                                    .arg(spec.dedupKey)});
+                continue;
+            }
+            const TaskId old = existing->id;
+            auto superseded = cancelLocked(
+                [this, old] {
+                    return m_store.cancelSetAddIds({old}, CancelReason::Superseded,
+                                                   HistoryStatus::Superseded);
+                },
+                CancelReason::Superseded);
+            if (!superseded) {
+                m_lastId = firstId;
+                m_events.resize(firstEvent);
+                return std::unexpected(superseded.error());
+            }
+            // The old task is cancelling now and has released the key.
+            if (m_store.insertTask(spec, result.id, status, at) != TaskStore::InsertOutcome::Inserted)
+                return failed();
+            result.outcome = SubmitResult::Outcome::Superseded;
+            result.replacedId = old;
         }
+        m_lastId = result.id;
         TaskRecord record;
         record.id = result.id;
         record.type = spec.type;
@@ -224,7 +231,7 @@ void SchedulerEngine::dispatchLocked()
             active.record = record;
             active.record.status = TaskStatus::Running;
             if (!active.record.startedAt.isValid())
-                active.record.startedAt = QDateTime::fromMSecsSinceEpoch(at);
+                active.record.startedAt = QDateTime::fromMSecsSinceEpoch(at, Qt::UTC);
             active.phase = record.finalizing ? RunPhase::Finalize : RunPhase::Execute;
             active.serial = ++m_serial;
             active.source = std::make_shared<CancellationSource>();

@@ -14,7 +14,7 @@ struct SchedulerOptions {
     /// Tasks running at once (the worker pool's size).
     int maxConcurrency = std::max(4, QThread::idealThreadCount());
     /// Clean-up hooks running at once (their own pool, so clean-up never waits for work).
-    int hookConcurrency = 4;
+    int hookConcurrency = 8;
     /// History rows kept; the oldest go first.
     qint64 historyRetention = 1'000'000;
     /// How often progress is sampled and batched events are delivered.

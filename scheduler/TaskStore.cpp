@@ -24,7 +24,7 @@ QDateTime fromMs(const QVariant &value)
 {
     if (value.isNull())
         return {};
-    return QDateTime::fromMSecsSinceEpoch(value.toLongLong());
+    return QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC); // UTC: local time stats /etc/localtime per call
 }
 
 QVariant nullIfEmpty(const QString &text)
@@ -345,11 +345,14 @@ std::optional<TaskStore::ActiveInfo> TaskStore::activeInfo(TaskId id)
                       q.value(2).toInt(), q.value(3).toString()};
 }
 
-bool TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now)
+TaskStore::InsertOutcome TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status,
+                                               qint64 now)
 {
+    // ON CONFLICT: a duplicate dedup key costs no separate look-up on the common path.
     QSqlQuery &q = prepared(QStringLiteral(
         "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id, payload, status,"
-        " child_policy, created_at, bytes_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        " child_policy, created_at, bytes_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4 DO NOTHING"));
     q.addBindValue(id);
     q.addBindValue(spec.type);
     q.addBindValue(notNull(spec.group));
@@ -362,7 +365,9 @@ bool TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, q
     q.addBindValue(static_cast<int>(spec.childPolicy));
     q.addBindValue(now);
     q.addBindValue(spec.bytesTotal);
-    return exec(q);
+    if (!exec(q))
+        return InsertOutcome::Failed;
+    return q.numRowsAffected() > 0 ? InsertOutcome::Inserted : InsertOutcome::Duplicate;
 }
 
 bool TaskStore::raisePriority(TaskId id, int priority)
@@ -412,18 +417,63 @@ QList<TaskRecord> TaskStore::pickPending(qint64 now, int limit, const QStringLis
     return picked;
 }
 
+QString TaskStore::idArray(const QList<TaskId> &ids)
+{
+    QString json;
+    json.reserve(ids.size() * 8 + 2);
+    json += QLatin1Char('[');
+    for (qsizetype i = 0; i < ids.size(); ++i) {
+        if (i > 0)
+            json += QLatin1Char(',');
+        json += QString::number(ids[i]);
+    }
+    json += QLatin1Char(']');
+    return json;
+}
+
 bool TaskStore::markRunning(const QList<TaskId> &ids, qint64 now)
 {
+    if (ids.isEmpty())
+        return true;
+    // One statement for the whole batch: the ids travel as one JSON array.
     QSqlQuery &q = prepared(QStringLiteral(
         "UPDATE tasks SET status = 1, in_flight = 1, started_at = COALESCE(started_at, ?)"
-        " WHERE id = ?"));
-    for (TaskId id : ids) {
-        q.addBindValue(now);
-        q.addBindValue(id);
-        if (!exec(q))
-            return false;
-    }
-    return true;
+        " WHERE id IN (SELECT value FROM json_each(?))"));
+    q.addBindValue(now);
+    q.addBindValue(idArray(ids));
+    return exec(q);
+}
+
+bool TaskStore::finishCompleted(const QList<TaskId> &ids, qint64 now)
+{
+    if (ids.isEmpty())
+        return true;
+    const QString array = idArray(ids);
+    QSqlQuery &insert = prepared(QStringLiteral(
+        "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
+        " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
+        " SELECT id, parent_id, type, grp, dedup_key, label, 0, NULL, 0, NULL,"
+        " CASE WHEN children_cancelled + children_failed > 0 THEN"
+        "  children_cancelled || ' children cancelled, ' || children_failed || ' children failed'"
+        " END, attempts, created_at, started_at, ?, bytes_done"
+        " FROM tasks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"));
+    insert.addBindValue(now);
+    insert.addBindValue(array);
+    QSqlQuery &state = prepared(QStringLiteral(
+        "DELETE FROM task_state WHERE task_id IN (SELECT value FROM json_each(?))"));
+    state.addBindValue(array);
+    QSqlQuery &remove = prepared(
+        QStringLiteral("DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))"));
+    remove.addBindValue(array);
+    return exec(insert) && exec(state) && exec(remove);
+}
+
+bool TaskStore::setBytesDone(TaskId id, qint64 bytes)
+{
+    QSqlQuery &q = prepared(QStringLiteral("UPDATE tasks SET bytes_done = ? WHERE id = ?"));
+    q.addBindValue(bytes);
+    q.addBindValue(id);
+    return exec(q);
 }
 
 QHash<QString, QString> TaskStore::loadState(TaskId id)

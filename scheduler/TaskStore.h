@@ -86,7 +86,9 @@ public:
     };
     [[nodiscard]] std::optional<ActiveInfo> findByDedupKey(const QString &dedupKey);
     [[nodiscard]] std::optional<ActiveInfo> activeInfo(TaskId id);
-    bool insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now);
+    enum class InsertOutcome { Inserted, Duplicate, Failed };
+    /// Inserts unless an active task (not cancelling) holds the same dedup key.
+    InsertOutcome insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now);
     bool raisePriority(TaskId id, int priority);
 
     // --- dispatch and results
@@ -94,6 +96,9 @@ public:
                                                 const QStringList &excludedGroups,
                                                 const QStringList &excludedTypes);
     bool markRunning(const QList<TaskId> &ids, qint64 now);
+    /// Moves completed tasks to history in one statement each for history, state and tasks.
+    bool finishCompleted(const QList<TaskId> &ids, qint64 now);
+    bool setBytesDone(TaskId id, qint64 bytes);
     [[nodiscard]] QHash<QString, QString> loadState(TaskId id);
     bool writeState(TaskId id, const QString &key, const std::optional<QString> &value);
     [[nodiscard]] int countChildren(TaskId id);
@@ -122,7 +127,7 @@ public:
     /// `hookTypes` due because it started or holds state, or children left) and moves every
     /// other member straight to history. Yields the ones moved; nullopt on a SQL error.
     [[nodiscard]] std::optional<QList<SettledTask>> cancelSetApply(const QStringList &hookTypes,
-                                                                   qint64 now);
+                                                                   qint64 now, int *hooksDue);
     /// settle() over the members that stayed.
     [[nodiscard]] QList<SettledTask> settleCancelSet(qint64 now);
     /// Marks one task as failing: it ends Failed once stopped and cleaned up.
@@ -158,6 +163,8 @@ private:
     TaskRecord readRecord(const QSqlQuery &query) const;
     HistoryRecord readHistory(const QSqlQuery &query) const;
     QList<SettledTask> settleCandidatesTable(qint64 now);
+    QList<SettledTask> settleFew(const QList<TaskId> &candidates, qint64 now);
+    static QString idArray(const QList<TaskId> &ids);
 
     QString m_connectionName;
     QString m_path;

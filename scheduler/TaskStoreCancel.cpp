@@ -97,8 +97,10 @@ bool TaskStore::cancelSetMarkRunning(const QList<TaskId> &ids)
     return true;
 }
 
-std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes, qint64 now)
+std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes, qint64 now,
+                                                            int *hooksDue)
 {
+    *hooksDue = 0;
     if (!hookTypes.isEmpty()) {
         QStringList marks(hookTypes.size(), QStringLiteral("?"));
         QSqlQuery &hooks = prepared(
@@ -111,6 +113,7 @@ std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &h
             hooks.addBindValue(type);
         if (!exec(hooks))
             return std::nullopt;
+        *hooksDue = hooks.numRowsAffected();
     }
     QSqlQuery &stays = prepared(QStringLiteral(
         "UPDATE temp.cancel_set SET stays = 1 WHERE running = 1 OR hook = 1"
@@ -170,23 +173,64 @@ bool TaskStore::markFailing(TaskId id, const QString &error, bool hookDue)
 
 QList<SettledTask> TaskStore::settle(const QList<TaskId> &candidates, qint64 now)
 {
+    if (!candidates.isEmpty() && candidates.size() <= 16)
+        return settleFew(candidates, now);
     if (!exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS settle_candidates"
                              " (id INTEGER PRIMARY KEY)")) ||
         !exec(QStringLiteral("DELETE FROM temp.settle_candidates")))
         return {};
     if (candidates.isEmpty()) {
-        exec(QStringLiteral(
-            "INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
+        exec(QStringLiteral("INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
     } else {
-        QSqlQuery &add =
-            prepared(QStringLiteral("INSERT OR IGNORE INTO temp.settle_candidates VALUES (?)"));
-        for (TaskId id : candidates) {
-            add.addBindValue(id);
-            if (!exec(add))
-                return {};
-        }
+        QSqlQuery &add = prepared(QStringLiteral(
+            "INSERT OR IGNORE INTO temp.settle_candidates SELECT value FROM json_each(?)"));
+        add.addBindValue(idArray(candidates));
+        if (!exec(add))
+            return {};
     }
     return settleCandidatesTable(now);
+}
+
+// The common case (one task stopped, one hook done) without temporary tables.
+QList<SettledTask> TaskStore::settleFew(const QList<TaskId> &candidates, qint64 now)
+{
+    QList<SettledTask> settled;
+    QSqlQuery &ready = prepared(QStringLiteral(
+        "SELECT parent_id, COALESCE(final_status, 2), cancel_reason, cleanup FROM tasks t"
+        " WHERE id = ? AND status = 4 AND hook_pending = 0 AND in_flight = 0"
+        " AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id)"));
+    QSqlQuery &history = prepared(QStringLiteral(
+        "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
+        " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
+        " SELECT id, parent_id, type, grp, dedup_key, label, COALESCE(final_status, 2),"
+        " cancel_reason, cleanup, error,"
+        " CASE WHEN children_cancelled + children_failed > 0 THEN"
+        "  children_cancelled || ' children cancelled, ' || children_failed || ' children failed'"
+        " END, attempts, created_at, started_at, ?, bytes_done FROM tasks WHERE id = ?"));
+    QSqlQuery &state = prepared(QStringLiteral("DELETE FROM task_state WHERE task_id = ?"));
+    QSqlQuery &remove = prepared(QStringLiteral("DELETE FROM tasks WHERE id = ?"));
+    QList<TaskId> queue = candidates;
+    while (!queue.isEmpty()) {
+        const TaskId id = queue.takeFirst();
+        ready.addBindValue(id);
+        if (!exec(ready) || !ready.next())
+            continue;
+        const SettledTask task{id, ready.value(0).toLongLong(),
+                               static_cast<HistoryStatus>(ready.value(1).toInt()),
+                               ready.value(2).toString(),
+                               static_cast<CleanupOutcome>(ready.value(3).toInt())};
+        ready.finish();
+        history.addBindValue(now);
+        history.addBindValue(id);
+        state.addBindValue(id);
+        remove.addBindValue(id);
+        if (!exec(history) || !exec(state) || !exec(remove))
+            return settled;
+        settled.append(task);
+        if (task.parentId > 0 && !queue.contains(task.parentId))
+            queue.append(task.parentId); // a cancelling parent may be free to go now
+    }
+    return settled;
 }
 
 QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)

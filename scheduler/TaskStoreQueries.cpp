@@ -28,7 +28,7 @@ QList<TaskRecord> TaskStore::activeTasks(const QString &group, int limit)
 HistoryRecord TaskStore::readHistory(const QSqlQuery &q) const
 {
     auto time = [](const QVariant &v) {
-        return v.isNull() ? QDateTime() : QDateTime::fromMSecsSinceEpoch(v.toLongLong());
+        return v.isNull() ? QDateTime() : QDateTime::fromMSecsSinceEpoch(v.toLongLong(), Qt::UTC);
     };
     HistoryRecord h;
     h.id = q.value(0).toLongLong();

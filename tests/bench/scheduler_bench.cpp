@@ -13,10 +13,12 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMutex>
 #include <QProcess>
 #include <QSemaphore>
 #include <QTemporaryDir>
 #include <QTextStream>
+#include <QThread>
 
 #include <sqlite3.h>
 
@@ -330,6 +332,7 @@ QJsonObject phaseToken()
     options.maxConcurrency = running;
     Scheduler scheduler(options);
     std::vector<std::atomic<qint64>> observed(running);
+
     std::atomic<int> started{0};
     std::atomic<int> hooks{0};
     std::atomic<qint64> lastHookNs{0};
@@ -369,16 +372,16 @@ QJsonObject phaseToken()
     }
     (void)await(scheduler.submitBatch(batch));
     allStarted.acquire();
-    const qint64 t0 = nowNs();
+    std::atomic<qint64> t0{nowNs()};
     const auto result = await(scheduler.cancelGroup(QStringLiteral("g")));
     const qint64 callNs = nowNs() - t0;
     allObserved.acquire(running);
     allHooks.acquire();
     std::vector<double> latencies;
     for (const auto &value : observed)
-        latencies.push_back((value.load() - t0) / 1e6);
+        latencies.push_back((value.load() - t0.load()) / 1e6);
     std::sort(latencies.begin(), latencies.end());
-    const double hooksMs = (lastHookNs.load() - t0) / 1e6;
+    const double hooksMs = (lastHookNs.load() - t0.load()) / 1e6;
     await(scheduler.shutdown(1000));
     return {{"token_running_executors", running},
             {"token_cancel_call_ms", callNs / 1e6},
