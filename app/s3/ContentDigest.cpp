@@ -3,8 +3,32 @@
 #include "FileRangeDevice.h"
 
 #include <QCryptographicHash>
+#include <QFuture>
+#include <QPromise>
+#include <QThread>
+#include <QThreadPool>
+
+#include <QCoro/QCoroFuture>
+
+#include <memory>
 
 namespace ferry::s3 {
+
+namespace {
+
+QThreadPool &digestPool()
+{
+    static QThreadPool pool;
+    static const bool configured = [] {
+        pool.setMaxThreadCount(qMax(2, QThread::idealThreadCount()));
+        pool.setExpiryTimeout(30'000);
+        return true;
+    }();
+    Q_UNUSED(configured);
+    return pool;
+}
+
+} // namespace
 
 std::expected<ContentDigest, DigestError> digestFileRange(const QString &path, qint64 offset,
                                                           qint64 length, bool withSha256,
@@ -46,6 +70,25 @@ ContentDigest digestBytes(QByteArrayView data, bool withSha256)
         digest.sha256 = QCryptographicHash::hash(data, QCryptographicHash::Sha256);
     digest.size = data.size();
     return digest;
+}
+
+} // namespace ferry::s3
+
+namespace ferry::s3 {
+
+QCoro::Task<std::expected<ContentDigest, DigestError>>
+digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
+                            CancellationToken token)
+{
+    using Result = std::expected<ContentDigest, DigestError>;
+    auto promise = std::make_shared<QPromise<Result>>();
+    QFuture<Result> future = promise->future();
+    promise->start();
+    digestPool().start([promise, path, offset, length, withSha256, token] {
+        promise->addResult(digestFileRange(path, offset, length, withSha256, token));
+        promise->finish();
+    });
+    co_return co_await future;
 }
 
 } // namespace ferry::s3

@@ -5,6 +5,8 @@
 #include <QByteArray>
 #include <QString>
 
+#include <QCoro/QCoroTask>
+
 #include <expected>
 
 namespace ferry::s3 {
@@ -35,6 +37,15 @@ struct DigestError {
 [[nodiscard]] std::expected<ContentDigest, DigestError>
 digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha256,
                 const CancellationToken &token = {});
+
+/**
+ * digestFileRange() on a dedicated thread pool, awaited without blocking the calling thread's
+ * event loop (other transfers of the same thread keep moving while a part is hashed). The pool
+ * is the module's own, so hashing never queues behind executors occupying the global pool.
+ */
+[[nodiscard]] QCoro::Task<std::expected<ContentDigest, DigestError>>
+digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
+                            CancellationToken token);
 
 /// The MD5 (and optionally SHA-256) of bytes in memory.
 [[nodiscard]] ContentDigest digestBytes(QByteArrayView data, bool withSha256);

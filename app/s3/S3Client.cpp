@@ -195,6 +195,9 @@ S3Task<ObjectMetadata> S3Client::getObject(QString bucket, QString key, QString 
         co_return fail(response.error());
     }
     ObjectMetadata metadata = response->objectMetadata();
+    const bool sizeKnown = !response->header("content-length").isEmpty();
+    if (!sizeKnown)
+        metadata.size = file.size();
     if (file.size() != metadata.size) {
         file.cancelWriting();
         co_return fail(S3Error::invalidResponse(
@@ -224,7 +227,7 @@ S3Task<PutObjectResult> S3Client::putObject(QString bucket, QString key, QString
             context));
 
     const bool signPayload = config().signFilePayloads;
-    auto digest = digestFileRange(localPath, 0, size, signPayload, token);
+    auto digest = co_await digestFileRangeInBackground(localPath, 0, size, signPayload, token);
     if (!digest) {
         if (digest.error().cancelled)
             co_return fail(S3Error::cancelled(context));
@@ -322,7 +325,8 @@ S3Task<UploadedPart> S3Client::uploadPart(MultipartUpload upload, int partNumber
             tr("A part of %1 bytes is larger than S3's 5 GiB per part.").arg(length), context));
 
     const bool signPayload = config().signFilePayloads;
-    auto digest = digestFileRange(localPath, offset, length, signPayload, token);
+    auto digest =
+        co_await digestFileRangeInBackground(localPath, offset, length, signPayload, token);
     if (!digest) {
         if (digest.error().cancelled)
             co_return fail(S3Error::cancelled(context));

@@ -23,8 +23,11 @@
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 #include <QTimer>
 #include <QUuid>
+
+#include <thread>
 
 using namespace ferry::s3;
 using ferry::CancellationSource;
@@ -103,6 +106,8 @@ private slots:
     void timesOutOnASilentServer();
     void sendsNothingWithACancelledToken();
     void cancelsASilentRequestAtOnce();
+    void cancelsFromAnotherThread();
+    void worksOnAWorkerThread();
     void cancelsAnUploadPartAtOnce();
     void cancelsADownloadAtOnce();
 
@@ -713,6 +718,52 @@ void TestS3Client::cancelsASilentRequestAtOnce()
     QVERIFY(sinceCancel.isValid());
     qInfo("returned %lld ms after the token fired", sinceCancel.elapsed());
     QVERIFY(sinceCancel.elapsed() < 5000); // the alternative is the 10-minute timeout
+}
+
+void TestS3Client::cancelsFromAnotherThread()
+{
+    // The scheduler fires tokens on its own thread: the abort still happens on the client's.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost));
+    ClientConfig config;
+    config.endpoint =
+        Endpoint::fromUrl(QStringLiteral("http://127.0.0.1:%1").arg(silent.serverPort())).value();
+    config.credentials = {S3TestServer::accessKey(), S3TestServer::secretKey(), {}};
+    config.transferTimeout = std::chrono::minutes(10);
+    S3Client client(config);
+
+    CancellationSource source;
+    std::thread firing;
+    connect(&silent, &QTcpServer::newConnection, this,
+            [&] { firing = std::thread([&source] { source.cancel(); }); });
+    const auto list = QCoro::waitFor(client.listObjectsV2(m_bucket, {}, source.token()));
+    if (firing.joinable())
+        firing.join();
+    VERIFY_KIND(list, Kind::Cancelled);
+}
+
+void TestS3Client::worksOnAWorkerThread()
+{
+    // Executors run on pool threads with their own event loops, one client per thread.
+    S3Result<ObjectMetadata> head = std::unexpected(S3Error::invalidRequest({}, {}));
+    QString threadOfClient;
+    const QString key = QStringLiteral("thread/object.bin");
+    const QString path = writeFile(QStringLiteral("thread.bin"), "from a worker thread");
+    std::unique_ptr<QThread> worker(QThread::create([&] {
+        S3Client client(m_client->config());
+        threadOfClient = QString::number(quintptr(client.thread()));
+        const auto put = QCoro::waitFor(client.putObject(m_bucket, key, path, {}));
+        if (put)
+            head = QCoro::waitFor(client.headObject(m_bucket, key, {}));
+        else
+            head = std::unexpected(put.error());
+    }));
+    QSignalSpy finished(worker.get(), &QThread::finished);
+    worker->start();
+    QVERIFY(finished.wait(60000));
+    VERIFY_OK(head);
+    QCOMPARE(head->size, 20);
+    QVERIFY(threadOfClient != QString::number(quintptr(QThread::currentThread())));
 }
 
 void TestS3Client::cancelsAnUploadPartAtOnce()

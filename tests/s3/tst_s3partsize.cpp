@@ -27,6 +27,7 @@ private slots:
     void refusesBadRanges();
     void digestsARangeInOnePass();
     void stopsDigestingWhenCancelled();
+    void digestsInTheBackground();
 
 private:
     QTemporaryDir m_dir;
@@ -283,6 +284,24 @@ void TestS3PartSize::stopsDigestingWhenCancelled()
     const auto digest = digestFileRange(path, 0, 2 * 1024 * 1024, false, source.token());
     QVERIFY(!digest.has_value());
     QVERIFY(digest.error().cancelled);
+}
+
+void TestS3PartSize::digestsInTheBackground()
+{
+    const QByteArray content(3 * 1024 * 1024 + 5, 'z');
+    const QString path = writeFile(QStringLiteral("background.bin"), content);
+    const auto digest =
+        QCoro::waitFor(digestFileRangeInBackground(path, 5, 3 * 1024 * 1024, true, {}));
+    QVERIFY(digest.has_value());
+    QCOMPARE(digest->md5, QCryptographicHash::hash(content.mid(5), QCryptographicHash::Md5));
+    QCOMPARE(digest->sha256, QCryptographicHash::hash(content.mid(5), QCryptographicHash::Sha256));
+
+    ferry::CancellationSource source;
+    source.cancel();
+    const auto cancelled =
+        QCoro::waitFor(digestFileRangeInBackground(path, 0, content.size(), false, source.token()));
+    QVERIFY(!cancelled.has_value());
+    QVERIFY(cancelled.error().cancelled);
 }
 
 QTEST_GUILESS_MAIN(TestS3PartSize)
