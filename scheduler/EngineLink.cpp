@@ -30,7 +30,8 @@ void EngineLink::reportFinished(RunOutcome outcome)
         return;
     m_wakePosted = true;
     SchedulerEngine *engine = m_engine;
-    QMetaObject::invokeMethod(engine, [engine] { engine->drainOutcomes(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        engine, [engine] { engine->drainOutcomes(); }, Qt::QueuedConnection);
 }
 
 QList<RunOutcome> EngineLink::takeOutcomes()

@@ -212,6 +212,8 @@ void SchedulerEngine::applyOutcome(const RunOutcome &outcome)
     if (active.cancelled) {
         // Whatever execute returned, a cancelled task ends cancelled (contract point 3).
         m_store.setStatus(record.id, TaskStatus::Cancelling, finalizing, bytes);
+        if (!outcome.began && active.firstRun)
+            m_store.forgetStart(record.id); // dispatched but never run: no clean-up owed
         m_settling.append(record.id);
         return;
     }
@@ -337,6 +339,7 @@ void SchedulerEngine::parentMayProceed(TaskId parentId)
     if (entry && entry->executor->hasFinalize()) {
         const bool paused = m_pausedGroups.contains(parent->group);
         m_store.setStatus(parentId, paused ? TaskStatus::Paused : TaskStatus::Pending, true);
+        m_dispatchMaybe = true;
     } else {
         completeTask(*parent, -1);
     }

@@ -97,6 +97,7 @@ private:
         // that wrote none, which lets the hot path skip two statements per task.
         bool mayHaveState = true;
         bool mayHaveChildren = true;
+        bool firstRun = false; ///< It had never started before this dispatch.
     };
 
     SchedulerResult<void> requireOpen() const;

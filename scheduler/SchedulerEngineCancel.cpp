@@ -132,13 +132,15 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
     for (CancellationSource *source : toNotify)
         source->notify();
     if (!m_store.cancelSetMarkRunning(running))
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
     int hooksDue = 0;
     auto leftAtOnce = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
     if (!leftAtOnce)
-        return schedulerError(SchedulerError::Code::Storage,
-                              QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
     if (hooksDue > 0)
         m_hooksMaybeDue = true;
     result.tasks.reserve(entries.size());

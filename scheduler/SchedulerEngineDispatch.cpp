@@ -8,6 +8,7 @@ namespace ferry {
 
 SchedulerResult<void> SchedulerEngine::validate(const QList<TaskSpec> &specs)
 {
+    QSet<TaskId> checkedParents;
     for (qsizetype i = 0; i < specs.size(); ++i) {
         const TaskSpec &spec = specs[i];
         const QString where =
@@ -30,7 +31,8 @@ SchedulerResult<void> SchedulerEngine::validate(const QList<TaskSpec> &specs)
             return schedulerError(
                 SchedulerError::Code::InvalidArgument,
                 where + QStringLiteral("parent id %1 is negative").arg(spec.parentId));
-        if (spec.parentId > 0) {
+        if (spec.parentId > 0 && !checkedParents.contains(spec.parentId)) {
+            checkedParents.insert(spec.parentId); // one look-up per parent, not per child
             const auto parent = m_store.activeInfo(spec.parentId);
             if (!parent)
                 return schedulerError(SchedulerError::Code::InvalidArgument,
@@ -79,34 +81,42 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
         return schedulerError(
             SchedulerError::Code::Storage,
             QStringLiteral("cannot write to the database: %1").arg(m_store.lastError()));
+    const auto failed = [&] {
+        m_lastId = firstId;
+        m_events.resize(firstEvent);
+        return schedulerError(SchedulerError::Code::Storage,
+                              QStringLiteral("cannot store the task: %1").arg(m_store.lastError()));
+    };
     QHash<TaskId, QString> parentGroups;
+    QList<TaskStore::NewTask> rows;
+    rows.reserve(to - from);
     for (int i = from; i < to; ++i) {
         TaskSpec &spec = specs[i];
-        if (spec.parentId > 0 && spec.group.isEmpty()) {
-            auto it = parentGroups.find(spec.parentId);
-            if (it == parentGroups.end())
-                it = parentGroups.insert(spec.parentId, m_store.activeInfo(spec.parentId)->group);
-            spec.group = *it;
-        }
         if (spec.parentId > 0) {
+            if (spec.group.isEmpty()) {
+                auto it = parentGroups.find(spec.parentId);
+                if (it == parentGroups.end())
+                    it = parentGroups.insert(spec.parentId,
+                                             m_store.activeInfo(spec.parentId)->group);
+                spec.group = *it;
+            }
             if (auto running = m_running.find(spec.parentId); running != m_running.end())
                 running->mayHaveChildren = true;
         }
         const TaskStatus status =
             m_pausedGroups.contains(spec.group) ? TaskStatus::Paused : TaskStatus::Pending;
-        const auto failed = [&] {
-            m_lastId = firstId;
-            m_events.resize(firstEvent);
-            return schedulerError(
-                SchedulerError::Code::Storage,
-                QStringLiteral("cannot store the task: %1").arg(m_store.lastError()));
-        };
+        rows.append({&spec, ++m_lastId, status});
+    }
+    const auto refusedIds = m_store.insertTasks(rows, at);
+    if (!refusedIds)
+        return failed();
+    const QSet<TaskId> refused(refusedIds->cbegin(), refusedIds->cend());
+    for (const TaskStore::NewTask &row : rows) {
+        const TaskSpec &spec = *row.spec;
         SubmitResult result;
-        result.id = m_lastId + 1;
-        auto inserted = m_store.insertTask(spec, result.id, status, at);
-        if (inserted == TaskStore::InsertOutcome::Failed)
-            return failed();
-        if (inserted == TaskStore::InsertOutcome::Duplicate) {
+        result.id = row.id;
+        if (refused.contains(row.id)) {
+            // Its dedup key is taken (by an older task or an earlier one of this batch).
             const auto existing = m_store.findByDedupKey(spec.dedupKey);
             if (!existing)
                 return failed();
@@ -136,14 +146,14 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
                 return std::unexpected(superseded.error());
             }
             // The old task is cancelling now and has released the key.
-            if (m_store.insertTask(spec, result.id, status, at) != TaskStore::InsertOutcome::Inserted)
+            if (m_store.insertTask(spec, row.id, row.status, at) !=
+                TaskStore::InsertOutcome::Inserted)
                 return failed();
             result.outcome = SubmitResult::Outcome::Superseded;
             result.replacedId = old;
         }
-        m_lastId = result.id;
         TaskRecord record;
-        record.id = result.id;
+        record.id = row.id;
         record.type = spec.type;
         record.group = spec.group;
         record.dedupKey = spec.dedupKey;
@@ -238,9 +248,11 @@ void SchedulerEngine::dispatchLocked()
             active.progress = std::make_shared<TaskProgress>();
             active.progress->done.store(record.bytesDone, std::memory_order_relaxed);
             active.progress->total.store(record.bytesTotal, std::memory_order_relaxed);
-            const bool ranBefore = record.startedAt.isValid() || record.attempts > 0 || record.finalizing;
+            const bool ranBefore =
+                record.startedAt.isValid() || record.attempts > 0 || record.finalizing;
             active.mayHaveState = ranBefore;
             active.mayHaveChildren = ranBefore;
+            active.firstRun = !ranBefore;
 
             TaskRun::Setup setup;
             setup.phase = active.phase;

@@ -22,6 +22,7 @@ void TaskRun::run()
     // A task cancelled between dispatch and this worker picking it up never starts.
     if (!isHook && m_setup.token.isCancelled()) {
         outcome.result = std::unexpected(TaskError::cancelled());
+        outcome.began = false;
         m_link->reportFinished(std::move(outcome));
         return;
     }

@@ -26,6 +26,7 @@ struct RunOutcome {
     quint64 serial = 0; ///< Tells a stale report (an earlier run of the same task) apart.
     TaskResult result;
     bool timedOut = false; ///< A hook ran past its limit (the run itself may still go on).
+    bool began = true;     ///< False when the token had fired before the executor was called.
 };
 
 /**

@@ -24,7 +24,8 @@ QDateTime fromMs(const QVariant &value)
 {
     if (value.isNull())
         return {};
-    return QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC); // UTC: local time stats /etc/localtime per call
+    return QDateTime::fromMSecsSinceEpoch(value.toLongLong(),
+                                          Qt::UTC); // UTC: local time stats /etc/localtime per call
 }
 
 QVariant nullIfEmpty(const QString &text)
@@ -43,6 +44,24 @@ QString payloadText(const QJsonObject &payload)
     if (payload.isEmpty())
         return QStringLiteral("{}");
     return QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
+}
+
+// Appends `text` as a JSON string literal.
+void appendJsonString(QString &out, const QString &text)
+{
+    out += QLatin1Char('"');
+    for (const QChar c : text) {
+        const char16_t u = c.unicode();
+        if (u == u'"' || u == u'\\') {
+            out += QLatin1Char('\\');
+            out += c;
+        } else if (u < 0x20) {
+            out += QStringLiteral("\\u%1").arg(u, 4, 16, QLatin1Char('0'));
+        } else {
+            out += c;
+        }
+    }
+    out += QLatin1Char('"');
 }
 
 } // namespace
@@ -370,6 +389,80 @@ TaskStore::InsertOutcome TaskStore::insertTask(const TaskSpec &spec, TaskId id, 
     return q.numRowsAffected() > 0 ? InsertOutcome::Inserted : InsertOutcome::Duplicate;
 }
 
+std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks, qint64 now)
+{
+    if (tasks.isEmpty())
+        return QList<TaskId>{};
+    // [id, type, grp, dedup_key, label, priority, parent_id, payload, status, child_policy,
+    //  bytes_total] per row: one bound value for the whole batch instead of 12 per row.
+    QString rows;
+    rows.reserve(tasks.size() * 96);
+    rows += QLatin1Char('[');
+    QString ids;
+    ids.reserve(tasks.size() * 8);
+    ids += QLatin1Char('[');
+    for (qsizetype i = 0; i < tasks.size(); ++i) {
+        const NewTask &task = tasks[i];
+        const TaskSpec &spec = *task.spec;
+        if (i > 0) {
+            rows += QLatin1Char(',');
+            ids += QLatin1Char(',');
+        }
+        ids += QString::number(task.id);
+        rows += QLatin1Char('[');
+        rows += QString::number(task.id);
+        rows += QLatin1Char(',');
+        appendJsonString(rows, spec.type);
+        rows += QLatin1Char(',');
+        appendJsonString(rows, spec.group);
+        rows += QLatin1Char(',');
+        if (spec.dedupKey.isEmpty())
+            rows += QLatin1String("null");
+        else
+            appendJsonString(rows, spec.dedupKey);
+        rows += QLatin1Char(',');
+        appendJsonString(rows, spec.label);
+        rows += QLatin1Char(',');
+        rows += QString::number(spec.priority);
+        rows += QLatin1Char(',');
+        rows += spec.parentId > 0 ? QString::number(spec.parentId) : QStringLiteral("null");
+        rows += QLatin1Char(',');
+        appendJsonString(rows, payloadText(spec.payload));
+        rows += QLatin1Char(',');
+        rows += QString::number(static_cast<int>(task.status));
+        rows += QLatin1Char(',');
+        rows += QString::number(static_cast<int>(spec.childPolicy));
+        rows += QLatin1Char(',');
+        rows += QString::number(spec.bytesTotal);
+        rows += QLatin1Char(']');
+    }
+    rows += QLatin1Char(']');
+    ids += QLatin1Char(']');
+    QSqlQuery &insert = prepared(QStringLiteral(
+        "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id, payload, status,"
+        " child_policy, created_at, bytes_total)"
+        " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,"
+        " value->>7, value->>8, value->>9, ?, value->>10 FROM json_each(?) WHERE true"
+        " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4 DO NOTHING"));
+    insert.addBindValue(now);
+    insert.addBindValue(rows);
+    if (!exec(insert))
+        return std::nullopt;
+    QList<TaskId> refused;
+    if (insert.numRowsAffected() == tasks.size())
+        return refused;
+    QSqlQuery &missing = prepared(QStringLiteral(
+        "SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM tasks WHERE id IN"
+        " (SELECT value FROM json_each(?))) ORDER BY key"));
+    missing.addBindValue(ids);
+    missing.addBindValue(ids);
+    if (!exec(missing))
+        return std::nullopt;
+    while (missing.next())
+        refused.append(missing.value(0).toLongLong());
+    return refused;
+}
+
 bool TaskStore::raisePriority(TaskId id, int priority)
 {
     QSqlQuery &q = prepared(QStringLiteral(
@@ -459,13 +552,22 @@ bool TaskStore::finishCompleted(const QList<TaskId> &ids, qint64 now)
         " FROM tasks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"));
     insert.addBindValue(now);
     insert.addBindValue(array);
-    QSqlQuery &state = prepared(QStringLiteral(
-        "DELETE FROM task_state WHERE task_id IN (SELECT value FROM json_each(?))"));
+    QSqlQuery &state = prepared(
+        QStringLiteral("DELETE FROM task_state WHERE task_id IN (SELECT value FROM json_each(?))"));
     state.addBindValue(array);
-    QSqlQuery &remove = prepared(
-        QStringLiteral("DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))"));
+    QSqlQuery &remove =
+        prepared(QStringLiteral("DELETE FROM tasks WHERE id IN (SELECT value FROM json_each(?))"));
     remove.addBindValue(array);
     return exec(insert) && exec(state) && exec(remove);
+}
+
+bool TaskStore::forgetStart(TaskId id)
+{
+    QSqlQuery &q = prepared(QStringLiteral(
+        "UPDATE tasks SET started_at = NULL, hook_pending = CASE WHEN EXISTS (SELECT 1 FROM"
+        " task_state s WHERE s.task_id = tasks.id) THEN hook_pending ELSE 0 END WHERE id = ?"));
+    q.addBindValue(id);
+    return exec(q);
 }
 
 bool TaskStore::setBytesDone(TaskId id, qint64 bytes)

@@ -89,6 +89,15 @@ public:
     enum class InsertOutcome { Inserted, Duplicate, Failed };
     /// Inserts unless an active task (not cancelling) holds the same dedup key.
     InsertOutcome insertTask(const TaskSpec &spec, TaskId id, TaskStatus status, qint64 now);
+    /// A task for insertTasks(): the spec, its id and its first status.
+    struct NewTask {
+        const TaskSpec *spec = nullptr;
+        TaskId id = 0;
+        TaskStatus status = TaskStatus::Pending;
+    };
+    /// Inserts many tasks in one statement (the rows travel as one JSON array). Yields the
+    /// ids refused because an active task holds their dedup key; nullopt on a SQL error.
+    [[nodiscard]] std::optional<QList<TaskId>> insertTasks(const QList<NewTask> &tasks, qint64 now);
     bool raisePriority(TaskId id, int priority);
 
     // --- dispatch and results
@@ -99,6 +108,9 @@ public:
     /// Moves completed tasks to history in one statement each for history, state and tasks.
     bool finishCompleted(const QList<TaskId> &ids, qint64 now);
     bool setBytesDone(TaskId id, qint64 bytes);
+    /// Undoes the start of a task whose executor was never called; its hook is then owed
+    /// only if it holds state.
+    bool forgetStart(TaskId id);
     [[nodiscard]] QHash<QString, QString> loadState(TaskId id);
     bool writeState(TaskId id, const QString &key, const std::optional<QString> &value);
     [[nodiscard]] int countChildren(TaskId id);

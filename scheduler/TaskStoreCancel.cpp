@@ -9,11 +9,12 @@ bool TaskStore::cancelSetReset()
 {
     // running: an executor still runs it; hook: its clean-up is due; stays: it must stop or
     // clean up before its history row, so it becomes `cancelling` instead of going at once.
-    return exec(QStringLiteral("CREATE TEMP TABLE IF NOT EXISTS cancel_set ("
-                               " id INTEGER PRIMARY KEY, parent_id INTEGER, reason TEXT NOT NULL,"
-                               " final_status INTEGER NOT NULL, previous_status INTEGER,"
-                               " running INTEGER NOT NULL DEFAULT 0, hook INTEGER NOT NULL DEFAULT 0,"
-                               " stays INTEGER NOT NULL DEFAULT 0)")) &&
+    return exec(QStringLiteral(
+               "CREATE TEMP TABLE IF NOT EXISTS cancel_set ("
+               " id INTEGER PRIMARY KEY, parent_id INTEGER, reason TEXT NOT NULL,"
+               " final_status INTEGER NOT NULL, previous_status INTEGER,"
+               " running INTEGER NOT NULL DEFAULT 0, hook INTEGER NOT NULL DEFAULT 0,"
+               " stays INTEGER NOT NULL DEFAULT 0)")) &&
            exec(QStringLiteral("DELETE FROM temp.cancel_set"));
 }
 
@@ -21,7 +22,8 @@ bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
                                 HistoryStatus finalStatus)
 {
     QSqlQuery &q = prepared(QStringLiteral(
-        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, "
+        "previous_status)"
         " SELECT id, parent_id, ?, ?, status FROM tasks WHERE id = ? AND status <> 4"));
     for (TaskId id : ids) {
         q.addBindValue(reason);
@@ -33,7 +35,8 @@ bool TaskStore::cancelSetAddIds(const QList<TaskId> &ids, const QString &reason,
     return true;
 }
 
-bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value, const QString &reason)
+bool TaskStore::cancelSetAddWhere(const QString &column, const QString &value,
+                                  const QString &reason)
 {
     Q_ASSERT(column == QLatin1String("grp") || column == QLatin1String("type"));
     QSqlQuery &q = prepared(
@@ -53,11 +56,13 @@ bool TaskStore::cancelSetClose()
     QSqlQuery &down = prepared(QStringLiteral(
         "WITH RECURSIVE d(id) AS (SELECT id FROM temp.cancel_set"
         " UNION SELECT t.id FROM d CROSS JOIN tasks t ON t.parent_id = d.id)"
-        " INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        " INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, "
+        "previous_status)"
         " SELECT t.id, t.parent_id, 'parent', 2, t.status FROM d CROSS JOIN tasks t ON t.id = d.id"
         " WHERE t.status <> 4"));
     QSqlQuery &up = prepared(QStringLiteral(
-        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, previous_status)"
+        "INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, "
+        "previous_status)"
         " SELECT DISTINCT p.id, p.parent_id, 'child', 2, p.status FROM temp.cancel_set c"
         " CROSS JOIN tasks p ON p.id = c.parent_id"
         " WHERE p.status <> 4 AND (p.child_policy & 1) = 0"));
@@ -97,15 +102,16 @@ bool TaskStore::cancelSetMarkRunning(const QList<TaskId> &ids)
     return true;
 }
 
-std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes, qint64 now,
-                                                            int *hooksDue)
+std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes,
+                                                            qint64 now, int *hooksDue)
 {
     *hooksDue = 0;
     if (!hookTypes.isEmpty()) {
         QStringList marks(hookTypes.size(), QStringLiteral("?"));
         QSqlQuery &hooks = prepared(
-            QStringLiteral("UPDATE temp.cancel_set SET hook = 1 WHERE id IN (SELECT t.id FROM"
-                           " temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE t.type IN (") +
+            QStringLiteral(
+                "UPDATE temp.cancel_set SET hook = 1 WHERE id IN (SELECT t.id FROM"
+                " temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE t.type IN (") +
             marks.join(QLatin1Char(',')) +
             QStringLiteral(") AND (t.started_at IS NOT NULL OR EXISTS (SELECT 1 FROM task_state s"
                            " WHERE s.task_id = t.id)))"));
@@ -118,18 +124,19 @@ std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &h
     QSqlQuery &stays = prepared(QStringLiteral(
         "UPDATE temp.cancel_set SET stays = 1 WHERE running = 1 OR hook = 1"
         " OR EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = temp.cancel_set.id)"));
-    QSqlQuery &mark = prepared(QStringLiteral(
-        "UPDATE tasks SET status = 4, not_before = 0, cancel_reason = c.reason,"
-        " final_status = c.final_status, hook_pending = c.hook"
-        " FROM temp.cancel_set c WHERE c.id = tasks.id AND c.stays = 1"));
-    QSqlQuery &leaving = prepared(QStringLiteral(
-        "SELECT id, parent_id, final_status, reason FROM temp.cancel_set WHERE stays = 0 ORDER BY id"));
+    QSqlQuery &mark = prepared(
+        QStringLiteral("UPDATE tasks SET status = 4, not_before = 0, cancel_reason = c.reason,"
+                       " final_status = c.final_status, hook_pending = c.hook"
+                       " FROM temp.cancel_set c WHERE c.id = tasks.id AND c.stays = 1"));
+    QSqlQuery &leaving = prepared(QStringLiteral("SELECT id, parent_id, final_status, reason FROM "
+                                                 "temp.cancel_set WHERE stays = 0 ORDER BY id"));
     QSqlQuery &history = prepared(QStringLiteral(
         "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
         " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
         " SELECT t.id, t.parent_id, t.type, t.grp, t.dedup_key, t.label, c.final_status, c.reason,"
         " 0, t.error, NULL, t.attempts, t.created_at, t.started_at, ?, t.bytes_done"
-        " FROM temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE c.stays = 0 ORDER BY c.id"));
+        " FROM temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE c.stays = 0 ORDER BY "
+        "c.id"));
     if (!exec(stays) || !exec(mark) || !exec(leaving))
         return std::nullopt;
     QList<SettledTask> settled;
@@ -180,7 +187,8 @@ QList<SettledTask> TaskStore::settle(const QList<TaskId> &candidates, qint64 now
         !exec(QStringLiteral("DELETE FROM temp.settle_candidates")))
         return {};
     if (candidates.isEmpty()) {
-        exec(QStringLiteral("INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
+        exec(QStringLiteral(
+            "INSERT INTO temp.settle_candidates SELECT id FROM tasks WHERE status = 4"));
     } else {
         QSqlQuery &add = prepared(QStringLiteral(
             "INSERT OR IGNORE INTO temp.settle_candidates SELECT value FROM json_each(?)"));
@@ -215,10 +223,9 @@ QList<SettledTask> TaskStore::settleFew(const QList<TaskId> &candidates, qint64 
         ready.addBindValue(id);
         if (!exec(ready) || !ready.next())
             continue;
-        const SettledTask task{id, ready.value(0).toLongLong(),
-                               static_cast<HistoryStatus>(ready.value(1).toInt()),
-                               ready.value(2).toString(),
-                               static_cast<CleanupOutcome>(ready.value(3).toInt())};
+        const SettledTask task{
+            id, ready.value(0).toLongLong(), static_cast<HistoryStatus>(ready.value(1).toInt()),
+            ready.value(2).toString(), static_cast<CleanupOutcome>(ready.value(3).toInt())};
         ready.finish();
         history.addBindValue(now);
         history.addBindValue(id);

@@ -249,7 +249,8 @@ QJsonObject phaseDispatch()
     QTemporaryDir dir;
     SchedulerOptions options;
     options.databasePath = dir.filePath(QStringLiteral("dispatch.sqlite"));
-    options.maxConcurrency = qEnvironmentVariableIsSet("WORKERS") ? qEnvironmentVariableIntValue("WORKERS") : 32;
+    options.maxConcurrency =
+        qEnvironmentVariableIsSet("WORKERS") ? qEnvironmentVariableIntValue("WORKERS") : 32;
     Scheduler scheduler(options);
     scheduler.registerExecutor(
         QStringLiteral("noop"),

@@ -134,6 +134,7 @@ void TestSchedulerCancel::tokenCallbackRunsOnTheExecutorThread()
     Harness h;
     std::atomic<bool> sameThread{false};
     std::atomic<bool> called{false};
+    std::atomic<bool> registered{false};
     auto executor =
         std::make_shared<FunctionExecutor>([&](TaskContext &ctx) -> QCoro::Task<TaskResult> {
             QObject receiver; // lives on this worker thread, like a QNetworkReply would
@@ -142,6 +143,7 @@ void TestSchedulerCancel::tokenCallbackRunsOnTheExecutorThread()
                 sameThread = QThread::currentThread() == self;
                 called = true;
             });
+            registered = true;
             co_await untilCancelled(ctx.token());
             // Let the queued callback run before this frame (and the receiver) goes away.
             while (!called.load())
@@ -150,7 +152,8 @@ void TestSchedulerCancel::tokenCallbackRunsOnTheExecutorThread()
         });
     auto &s = h.start([&](Scheduler &s) { s.registerExecutor("net", executor); });
     const TaskId id = h.submit(spec("net"));
-    QTRY_VERIFY(FERRY_OK(await(s.task(id)))->status == TaskStatus::Running);
+    // Running in the database means dispatched; wait until the executor itself listens.
+    QTRY_VERIFY(registered.load());
     FERRY_OK(await(s.cancel(id)));
     QTRY_VERIFY(h.historyOf(id).has_value());
     QVERIFY(called.load());
