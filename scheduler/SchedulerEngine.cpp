@@ -106,6 +106,9 @@ SchedulerResult<void> SchedulerEngine::open()
         if (requeued > 0)
             qCInfo(lcScheduler) << requeued << "interrupted task(s) will run again";
     }
+    if (m_store.pruneHistory(m_options.historyRetention) > 0)
+        qCInfo(lcScheduler) << "history trimmed to the newest" << m_options.historyRetention
+                            << "rows";
     m_lastId = m_store.maxTaskId();
     m_pausedGroups = m_store.pausedGroups();
 

@@ -28,6 +28,7 @@ private slots:
     void progressAndBatchedEvents();
     void pausedGroupHoldsTasks();
     void historyQueriesFilter();
+    void historyRetentionKeepsTheNewest();
 };
 
 void TestSchedulerCore::submitRunsAndRecordsCompleted()
@@ -503,6 +504,24 @@ void TestSchedulerCore::historyQueriesFilter()
     HistoryQuery future;
     future.finishedAfter = QDateTime::currentDateTime().addSecs(60);
     QCOMPARE(h.history(future).size(), 0);
+}
+
+void TestSchedulerCore::historyRetentionKeepsTheNewest()
+{
+    Harness h;
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    FERRY_OK(await(s.submitBatch(QList<TaskSpec>(10, spec("noop")))));
+    QTRY_COMPARE(h.history().size(), 10);
+    QList<qint64> newest; // history() answers newest first
+    for (const auto &row : h.history().mid(0, 4))
+        newest << row.id;
+    h.stop();
+    h.options.historyRetention = 4;
+    h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    QList<qint64> kept;
+    for (const auto &row : h.history())
+        kept << row.id;
+    QCOMPARE(kept, newest);
 }
 
 QTEST_GUILESS_MAIN(TestSchedulerCore)
