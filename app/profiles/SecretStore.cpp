@@ -1,0 +1,214 @@
+#include "SecretStore.h"
+
+#include "Profile.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+
+#ifdef FERRY_HAVE_QTKEYCHAIN
+#include <QEventLoop>
+#include <qt6keychain/keychain.h>
+#endif
+
+namespace ferry {
+
+namespace {
+
+/// Secrets in `<dataDir>/secrets.json`, mode 0600.
+class FileSecretStore : public SecretStore {
+public:
+    explicit FileSecretStore(const QString &dataDir)
+        : m_path(QDir(dataDir).filePath(QStringLiteral("secrets.json")))
+    {
+    }
+
+    QString description() const override
+    {
+        return tr("file %1 (readable only by you)").arg(m_path);
+    }
+
+    std::expected<void, QString> store(const QString &profile, const QString &secret) override
+    {
+        auto all = read();
+        if (!all)
+            return std::unexpected(all.error());
+        all->insert(profile, secret);
+        return write(*all);
+    }
+
+    std::expected<std::optional<QString>, QString> load(const QString &profile) override
+    {
+        auto all = read();
+        if (!all)
+            return std::unexpected(all.error());
+        if (!all->contains(profile))
+            return std::optional<QString>{};
+        return std::optional<QString>(all->value(profile).toString());
+    }
+
+    std::expected<void, QString> remove(const QString &profile) override
+    {
+        auto all = read();
+        if (!all)
+            return std::unexpected(all.error());
+        if (!all->contains(profile))
+            return {};
+        all->remove(profile);
+        return write(*all);
+    }
+
+private:
+    std::expected<QJsonObject, QString> read() const
+    {
+        QFile file(m_path);
+        if (!file.exists())
+            return QJsonObject{};
+        if (file.permissions() &
+            (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther))
+            return std::unexpected(tr("The secrets file %1 can be read by other users. Run "
+                                      "`chmod 600 %1` and rotate the keys stored in it.")
+                                       .arg(m_path));
+        if (!file.open(QIODevice::ReadOnly))
+            return std::unexpected(tr("Cannot read the secrets file %1: %2. Check its owner and "
+                                      "permissions (it must be yours, mode 600).")
+                                       .arg(m_path, file.errorString()));
+        return QJsonDocument::fromJson(file.readAll()).object();
+    }
+
+    std::expected<void, QString> write(const QJsonObject &all) const
+    {
+        QDir().mkpath(QFileInfo(m_path).absolutePath());
+        QSaveFile file(m_path);
+        if (!file.open(QIODevice::WriteOnly) ||
+            !file.setPermissions(QFile::ReadOwner | QFile::WriteOwner))
+            return std::unexpected(tr("Cannot write the secrets file %1: %2. Check that the data "
+                                      "directory is writable.")
+                                       .arg(m_path, file.errorString()));
+        file.write(QJsonDocument(all).toJson(QJsonDocument::Compact));
+        if (!file.commit())
+            return std::unexpected(tr("Cannot write the secrets file %1: %2. Check free space.")
+                                       .arg(m_path, file.errorString()));
+        return {};
+    }
+
+    QString m_path;
+};
+
+#ifdef FERRY_HAVE_QTKEYCHAIN
+/// Secrets in the system keychain (Secret Service, KWallet, macOS Keychain...).
+class KeychainSecretStore : public SecretStore {
+public:
+    QString description() const override { return tr("system keychain"); }
+
+    std::expected<void, QString> store(const QString &profile, const QString &secret) override
+    {
+        QKeychain::WritePasswordJob job(service());
+        job.setAutoDelete(false);
+        job.setKey(profile);
+        job.setTextData(secret);
+        run(job);
+        if (job.error() != QKeychain::NoError)
+            return std::unexpected(failure(job.errorString()));
+        return {};
+    }
+
+    std::expected<std::optional<QString>, QString> load(const QString &profile) override
+    {
+        QKeychain::ReadPasswordJob job(service());
+        job.setAutoDelete(false);
+        job.setKey(profile);
+        run(job);
+        if (job.error() == QKeychain::EntryNotFound)
+            return std::optional<QString>{};
+        if (job.error() != QKeychain::NoError)
+            return std::unexpected(failure(job.errorString()));
+        return std::optional<QString>(job.textData());
+    }
+
+    std::expected<void, QString> remove(const QString &profile) override
+    {
+        QKeychain::DeletePasswordJob job(service());
+        job.setAutoDelete(false);
+        job.setKey(profile);
+        run(job);
+        if (job.error() != QKeychain::NoError && job.error() != QKeychain::EntryNotFound)
+            return std::unexpected(failure(job.errorString()));
+        return {};
+    }
+
+    /// Whether a keychain answers at all (a read of a key that does not exist).
+    bool probe()
+    {
+        QKeychain::ReadPasswordJob job(service());
+        job.setAutoDelete(false);
+        job.setKey(QStringLiteral("ferry-probe"));
+        run(job);
+        return job.error() == QKeychain::NoError || job.error() == QKeychain::EntryNotFound;
+    }
+
+private:
+    static QString service() { return QStringLiteral("ferry"); }
+    static QString failure(const QString &why)
+    {
+        return tr("The system keychain refused: %1. Unlock it, or set FERRY_SECRET_STORE=file to "
+                  "keep secrets in a file only you can read.")
+            .arg(why);
+    }
+    static void run(QKeychain::Job &job)
+    {
+        QEventLoop loop;
+        QObject::connect(&job, &QKeychain::Job::finished, &loop, &QEventLoop::quit);
+        job.start();
+        loop.exec();
+    }
+};
+#endif
+
+} // namespace
+
+std::unique_ptr<SecretStore> SecretStore::createFileStore(const QString &dataDir)
+{
+    return std::make_unique<FileSecretStore>(dataDir);
+}
+
+std::unique_ptr<SecretStore> SecretStore::create(const QString &dataDir)
+{
+    const QString choice = qEnvironmentVariable("FERRY_SECRET_STORE");
+    if (choice == QLatin1String("file"))
+        return createFileStore(dataDir);
+#ifdef FERRY_HAVE_QTKEYCHAIN
+    auto keychain = std::make_unique<KeychainSecretStore>();
+    if (choice == QLatin1String("keychain") || keychain->probe())
+        return keychain;
+#endif
+    return createFileStore(dataDir);
+}
+
+std::expected<s3::Credentials, QString> resolveCredentials(const Profile &profile,
+                                                           SecretStore &secrets)
+{
+    s3::Credentials credentials;
+    credentials.accessKeyId = profile.accessKeyId;
+    if (credentials.accessKeyId.isEmpty())
+        credentials.accessKeyId = qEnvironmentVariable("AWS_ACCESS_KEY_ID");
+    auto stored = secrets.load(profile.name);
+    if (!stored)
+        return std::unexpected(stored.error());
+    credentials.secretAccessKey = stored->value_or(qEnvironmentVariable("AWS_SECRET_ACCESS_KEY"));
+    credentials.sessionToken = qEnvironmentVariable("AWS_SESSION_TOKEN");
+    if (credentials.accessKeyId.isEmpty())
+        return std::unexpected(SecretStore::tr("Profile `%1` has no access key id. Add one with "
+                                               "--access-key-id, or set AWS_ACCESS_KEY_ID.")
+                                   .arg(profile.name));
+    if (credentials.secretAccessKey.isEmpty())
+        return std::unexpected(SecretStore::tr("Profile `%1` has no secret access key in the %2. "
+                                               "Store one with `ferry profile add ... "
+                                               "--secret-stdin`, or set AWS_SECRET_ACCESS_KEY.")
+                                   .arg(profile.name, secrets.description()));
+    return credentials;
+}
+
+} // namespace ferry

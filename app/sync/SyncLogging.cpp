@@ -1,0 +1,5 @@
+#include "SyncLogging.h"
+
+namespace ferry {
+Q_LOGGING_CATEGORY(lcSync, "ferry.sync")
+}
