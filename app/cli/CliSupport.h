@@ -1,0 +1,57 @@
+#pragma once
+
+#include "app/profiles/AppStore.h"
+#include "app/profiles/SecretStore.h"
+#include "scheduler/TaskRecord.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QStringList>
+#include <QTextStream>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace ferry::cli {
+
+/// Parsed arguments: positional words, `--flag value` options (repeatable) and switches.
+struct Args {
+    QStringList words;
+    QMultiHash<QString, QString> options;
+    QStringList switches;
+    QString error; ///< Set when the arguments could not be parsed.
+
+    [[nodiscard]] QString option(const QString &name, const QString &fallback = {}) const
+    {
+        return options.contains(name) ? options.values(name).last() : fallback;
+    }
+    [[nodiscard]] bool has(const QString &name) const { return switches.contains(name); }
+};
+
+/// Splits `args`; `valued` names the options that take a value.
+[[nodiscard]] Args parseArgs(const QStringList &args, const QStringList &valued);
+
+QTextStream &out();
+QTextStream &err();
+void printJson(const QJsonObject &object);
+
+/// `90s`, `30m`, `24h`, `7d` or a number of seconds.
+[[nodiscard]] std::optional<std::chrono::seconds> parseDuration(const QString &text);
+/// `1.5 MiB`
+[[nodiscard]] QString formatBytes(double bytes);
+
+[[nodiscard]] QJsonObject historyToJson(const HistoryRecord &row);
+/// One human-readable line for a history row given as JSON.
+[[nodiscard]] QString historyLine(const QJsonObject &row);
+
+/// The app store and secret store of a data directory.
+struct AppContext {
+    QString dataDir;
+    std::shared_ptr<AppStore> store;
+    std::shared_ptr<SecretStore> secrets;
+};
+/// Opens the data directory's app tables; the error names the cause and fix.
+[[nodiscard]] std::expected<AppContext, QString> openApp(const QString &dataDir);
+
+} // namespace ferry::cli
