@@ -19,6 +19,7 @@ echo "== ThreadSanitizer: scheduler suites =="
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=thread >/dev/null
 tsan_targets=$(cd build-tsan && ctest -N -L scheduler | sed -n 's/^ *Test *#[0-9]*: *//p')
 cmake --build build-tsan -j "$jobs" --target $tsan_targets
+export QT_NO_GLIB=1  # Qt's own event dispatcher: glib is not instrumented either
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0 suppressions=$root/tools/tsan.supp"
 (cd build-tsan && ctest --output-on-failure -j "$jobs" -L scheduler --timeout 900)
 

@@ -16,6 +16,17 @@
 #include <atomic>
 #include <memory>
 
+// Every QTRY_* wait is a condition wait that returns as soon as the condition holds; the
+// ceiling is generous because the ThreadSanitizer build runs these suites several times slower.
+namespace ferry::test {
+inline constexpr int kWaitCeilingMs = 60'000;
+}
+#undef QTRY_VERIFY
+#define QTRY_VERIFY(expr) QTRY_VERIFY_WITH_TIMEOUT(expr, ferry::test::kWaitCeilingMs)
+#undef QTRY_COMPARE
+#define QTRY_COMPARE(expr, expected)                                                               \
+    QTRY_COMPARE_WITH_TIMEOUT(expr, expected, ferry::test::kWaitCeilingMs)
+
 namespace ferry::test {
 
 /// Blocks until the future has its result (the scheduler runs on its own thread).
