@@ -92,76 +92,130 @@ QCoro::Task<OpenScheduler> openScheduler(QString dataDir, std::shared_ptr<SyncSe
     co_return result;
 }
 
+namespace {
+
+// GCC 12 miscompiles locals of nested scopes that live across a co_await (double
+// destruction): each request is its own coroutine with function-scope locals only.
+
+QList<QJsonObject> errorLines(const QString &message)
+{
+    QJsonObject error;
+    error[QStringLiteral("error")] = message;
+    QList<QJsonObject> lines;
+    lines.append(error);
+    return lines;
+}
+
+HistoryQuery historyQuery(const QJsonObject &request)
+{
+    HistoryQuery query;
+    const QString profile = request.value(QStringLiteral("profile")).toString();
+    if (!profile.isEmpty())
+        query.dedupKeyPrefix = profileKeyPrefix(profile);
+    const QString status = request.value(QStringLiteral("status")).toString();
+    if (!status.isEmpty())
+        query.status = historyStatusFromString(status);
+    query.limit = request.value(QStringLiteral("limit")).toInt(100);
+    return query;
+}
+
+QCoro::Task<QList<QJsonObject>> historyLines(Scheduler *scheduler, QJsonObject request)
+{
+    auto rows = co_await scheduler->history(historyQuery(request));
+    if (!rows)
+        co_return errorLines(rows.error().message);
+    QList<QJsonObject> lines;
+    for (const auto &row : *rows)
+        lines.append(historyToJson(row));
+    co_return lines;
+}
+
+QJsonObject statsJson(const SchedulerResult<SchedulerStats> &stats, const QString &owner)
+{
+    QJsonObject json;
+    json[QStringLiteral("kind")] = QStringLiteral("stats");
+    json[QStringLiteral("owner")] = owner;
+    if (stats) {
+        json[QStringLiteral("pending")] = stats->pending;
+        json[QStringLiteral("running")] = stats->running;
+        json[QStringLiteral("waiting")] = stats->waiting;
+        json[QStringLiteral("paused")] = stats->paused;
+        json[QStringLiteral("cancelling")] = stats->cancelling;
+        json[QStringLiteral("history")] = stats->history;
+    }
+    return json;
+}
+
+void appendRuns(QList<QJsonObject> &lines, const SchedulerResult<QList<TaskRecord>> &active)
+{
+    if (!active)
+        return;
+    for (const auto &task : *active) {
+        if (task.type != SyncTypes::Run && task.type != SyncTypes::Sweep)
+            continue;
+        QJsonObject run;
+        run[QStringLiteral("kind")] = QStringLiteral("task");
+        run[QStringLiteral("taskId")] = task.id;
+        run[QStringLiteral("type")] = task.type;
+        run[QStringLiteral("label")] = task.label;
+        run[QStringLiteral("group")] = task.group;
+        run[QStringLiteral("status")] = toText(task.status);
+        run[QStringLiteral("bytesDone")] = task.bytesDone;
+        lines.append(run);
+    }
+}
+
+QCoro::Task<QList<QJsonObject>> statusLines(Scheduler *scheduler, QJsonObject request)
+{
+    const auto stats = co_await scheduler->stats();
+    QList<QJsonObject> lines;
+    lines.append(statsJson(stats, request.value(QStringLiteral("owner")).toString()));
+    const auto active = co_await scheduler->activeTasks();
+    appendRuns(lines, active);
+    co_return lines;
+}
+
+std::function<bool(const TaskRecord &)> profilePredicate(const QString &profile)
+{
+    const QString prefix = profileKeyPrefix(profile);
+    return [prefix](const TaskRecord &task) { return task.dedupKey.startsWith(prefix); };
+}
+
+QList<QJsonObject> cancelledLines(const QString &profile,
+                                  const SchedulerResult<CancelResult> &cancelled)
+{
+    if (!cancelled)
+        return errorLines(cancelled.error().message);
+    QJsonObject json;
+    json[QStringLiteral("profile")] = profile;
+    json[QStringLiteral("cancelled")] = qint64(cancelled->size());
+    QList<QJsonObject> lines;
+    lines.append(json);
+    return lines;
+}
+
+QCoro::Task<QList<QJsonObject>> cancelLines(Scheduler *scheduler, QJsonObject request)
+{
+    const QString profile = request.value(QStringLiteral("profile")).toString();
+    const auto cancelled =
+        co_await scheduler->cancelWhere(profilePredicate(profile), CancelReason::User);
+    co_return cancelledLines(profile, cancelled);
+}
+
+} // namespace
+
 QCoro::Task<QList<QJsonObject>> answerRequest(Scheduler *scheduler, QJsonObject request)
 {
-    QList<QJsonObject> lines;
     const QString cmd = request.value(QStringLiteral("cmd")).toString();
-    const QString profile = request.value(QStringLiteral("profile")).toString();
-    if (cmd == QLatin1String("history")) {
-        HistoryQuery query;
-        if (!profile.isEmpty())
-            query.dedupKeyPrefix = profileKeyPrefix(profile);
-        if (const QString status = request.value(QStringLiteral("status")).toString();
-            !status.isEmpty())
-            query.status = historyStatusFromString(status);
-        query.limit = request.value(QStringLiteral("limit")).toInt(100);
-        auto rows = co_await scheduler->history(query);
-        if (!rows) {
-            QJsonObject error;
-            error[QStringLiteral("error")] = rows.error().message;
-            lines.append(error);
-            co_return lines;
-        }
-        for (const auto &row : *rows)
-            lines.append(historyToJson(row));
-    } else if (cmd == QLatin1String("status")) {
-        auto stats = co_await scheduler->stats();
-        QJsonObject json;
-        json[QStringLiteral("kind")] = QStringLiteral("stats");
-        json[QStringLiteral("owner")] = request.value(QStringLiteral("owner")).toString();
-        if (stats) {
-            json[QStringLiteral("pending")] = stats->pending;
-            json[QStringLiteral("running")] = stats->running;
-            json[QStringLiteral("waiting")] = stats->waiting;
-            json[QStringLiteral("paused")] = stats->paused;
-            json[QStringLiteral("cancelling")] = stats->cancelling;
-            json[QStringLiteral("history")] = stats->history;
-        }
-        lines.append(json);
-        auto active = co_await scheduler->activeTasks();
-        if (active) {
-            for (const auto &task : *active) {
-                if (task.type != SyncTypes::Run && task.type != SyncTypes::Sweep)
-                    continue;
-                QJsonObject run;
-                run[QStringLiteral("kind")] = QStringLiteral("task");
-                run[QStringLiteral("taskId")] = task.id;
-                run[QStringLiteral("type")] = task.type;
-                run[QStringLiteral("label")] = task.label;
-                run[QStringLiteral("group")] = task.group;
-                run[QStringLiteral("status")] = toText(task.status);
-                run[QStringLiteral("bytesDone")] = task.bytesDone;
-                lines.append(run);
-            }
-        }
-    } else if (cmd == QLatin1String("cancel")) {
-        const QString prefix = profileKeyPrefix(profile);
-        auto cancelled = co_await scheduler->cancelWhere(
-            [prefix](const TaskRecord &task) { return task.dedupKey.startsWith(prefix); },
-            CancelReason::User);
-        QJsonObject json;
-        json[QStringLiteral("profile")] = profile;
-        if (cancelled)
-            json[QStringLiteral("cancelled")] = qint64(cancelled->size());
-        else
-            json[QStringLiteral("error")] = cancelled.error().message;
-        lines.append(json);
-    } else {
-        QJsonObject error;
-        error[QStringLiteral("error")] = QStringLiteral("unknown request `%1`").arg(cmd);
-        lines.append(error);
-    }
-    co_return lines;
+    if (cmd == QLatin1String("history"))
+        return historyLines(scheduler, request);
+    if (cmd == QLatin1String("status"))
+        return statusLines(scheduler, request);
+    if (cmd == QLatin1String("cancel"))
+        return cancelLines(scheduler, request);
+    return [](QString name) -> QCoro::Task<QList<QJsonObject>> {
+        co_return errorLines(QStringLiteral("unknown request `%1`").arg(name));
+    }(cmd);
 }
 
 QCoro::Task<int> cancelCommand(Args args, QString dataDir)

@@ -84,6 +84,81 @@ QCoro::Task<void> pause(int ms)
     co_await timer;
 }
 
+// GCC 12 miscompiles locals of nested scopes that live across a co_await: the per-run steps
+// are coroutines of their own, with function-scope locals only.
+
+/// Sweeps what earlier runs left behind, then submits the run; the error says why not.
+QCoro::Task<std::expected<TaskId, QString>> startRun(std::shared_ptr<SyncServices> services,
+                                                     Scheduler *scheduler, SyncTarget target)
+{
+    const auto swept = co_await sweepOrphans(services, target.profile.name, kDefaultOrphanAge,
+                                             false, CancellationToken());
+    if (!swept)
+        err() << Cli::tr("Warning: interrupted uploads of `%1` could not be checked: %2 They "
+                         "will be at the next start or with `ferry cleanup %1`.")
+                     .arg(target.profile.name, swept.error().message)
+              << "\n";
+    const auto submitted = co_await scheduler->submit(syncRunSpec(target));
+    if (!submitted)
+        co_return std::unexpected(submitted.error().message);
+    co_return submitted->id;
+}
+
+QJsonObject outcomeJson(const ProfileRun &run, HistoryStatus status,
+                        const SchedulerResult<QList<HistoryRecord>> &failedRows)
+{
+    QJsonObject result;
+    result[QStringLiteral("event")] = QStringLiteral("result");
+    result[QStringLiteral("profile")] = run.target.profile.name;
+    result[QStringLiteral("status")] = toText(status);
+    result[QStringLiteral("filesDone")] = run.counters->filesDone.load();
+    result[QStringLiteral("bytes")] = run.counters->bytesDone.load();
+    QJsonArray failures;
+    if (failedRows) {
+        for (const auto &row : *failedRows) {
+            if (row.taskId == run.id)
+                result[QStringLiteral("error")] = row.error;
+            if (!isFileType(row.type))
+                continue;
+            QJsonObject failure;
+            failure[QStringLiteral("file")] = row.label;
+            failure[QStringLiteral("reason")] = row.error;
+            failures.append(failure);
+        }
+    }
+    result[QStringLiteral("failures")] = failures;
+    return result;
+}
+
+/// The run's outcome with every failed file and its reason.
+QCoro::Task<QJsonObject> outcome(Scheduler *scheduler, ProfileRun run, HistoryStatus status,
+                                 QDateTime started)
+{
+    HistoryQuery query;
+    query.dedupKeyPrefix = profileKeyPrefix(run.target.profile.name);
+    query.status = HistoryStatus::Failed;
+    query.finishedAfter = started;
+    query.limit = 10'000;
+    const auto failedRows = co_await scheduler->history(query);
+    co_return outcomeJson(run, status, failedRows);
+}
+
+void printOutcome(const QJsonObject &result)
+{
+    out() << Cli::tr("Profile `%1`: %2, %3 file(s), %4 sent.")
+                 .arg(result.value(QStringLiteral("profile")).toString(),
+                      result.value(QStringLiteral("status")).toString())
+                 .arg(result.value(QStringLiteral("filesDone")).toInteger())
+                 .arg(formatBytes(result.value(QStringLiteral("bytes")).toDouble()))
+          << "\n";
+    const QJsonArray failures = result.value(QStringLiteral("failures")).toArray();
+    for (const auto &failure : failures)
+        err() << "  " << failure.toObject().value(QStringLiteral("file")).toString() << ": "
+              << failure.toObject().value(QStringLiteral("reason")).toString() << "\n";
+    if (failures.isEmpty() && result.contains(QStringLiteral("error")))
+        err() << "  " << result.value(QStringLiteral("error")).toString() << "\n";
+}
+
 } // namespace
 
 QCoro::Task<int> syncCommand(Args args, QString dataDir)
@@ -178,22 +253,14 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
                      });
 
     const QDateTime started = QDateTime::currentDateTimeUtc().addSecs(-1);
-    for (auto &run : runs) {
-        // Start-up sweep: uploads an earlier run left behind are aborted before new ones begin.
-        auto swept = co_await sweepOrphans(services, run.target.profile.name, kDefaultOrphanAge,
-                                           false, CancellationToken());
-        if (!swept)
-            err() << Cli::tr("Warning: interrupted uploads of `%1` could not be checked: %2 They "
-                             "will be at the next start or with `ferry cleanup %1`.")
-                         .arg(run.target.profile.name, swept.error().message)
-                  << "\n";
-        auto submitted = co_await scheduler->submit(syncRunSpec(run.target));
-        if (!submitted) {
-            err() << submitted.error().message << "\n";
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        const auto id = co_await startRun(services, scheduler, runs.at(i).target);
+        if (!id) {
+            err() << id.error() << "\n";
             co_await scheduler->shutdown(2000);
             co_return ExitCode::Usage;
         }
-        run.id = submitted->id;
+        runs[i].id = *id;
     }
 
     const bool terminal = ::isatty(STDOUT_FILENO) && !json;
@@ -212,7 +279,7 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
         if (sinceSignal.isValid() && sinceSignal.elapsed() > 20'000)
             break; // clean-ups go on at the next start
         const double elapsed = clock.elapsed() / 1000.0;
-        if (json && clock.elapsed() - lastJson >= 1000) {
+        if (json && clock.elapsed() - lastJson >= 500) {
             lastJson = clock.elapsed();
             for (const auto &run : runs)
                 printJson(progressJson(run.target.profile.name, *run.counters, elapsed));
@@ -228,53 +295,15 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
     // The outcome of each run, with every failed file and its reason.
     bool anyFailed = false;
     bool anyCancelled = false;
-    for (const auto &run : runs) {
-        const auto status = states.ended.value(run.id, HistoryStatus::Cancelled);
-        HistoryQuery query;
-        query.dedupKeyPrefix = profileKeyPrefix(run.target.profile.name);
-        query.status = HistoryStatus::Failed;
-        query.finishedAfter = started;
-        query.limit = 10'000;
-        auto failedRows = co_await scheduler->history(query);
-        QJsonArray failures;
-        QString runError;
-        if (failedRows) {
-            for (const auto &row : *failedRows) {
-                if (row.taskId == run.id)
-                    runError = row.error;
-                if (!isFileType(row.type))
-                    continue;
-                QJsonObject failure;
-                failure[QStringLiteral("file")] = row.label;
-                failure[QStringLiteral("reason")] = row.error;
-                failures.append(failure);
-            }
-        }
+    for (qsizetype i = 0; i < runs.size(); ++i) {
+        const auto status = states.ended.value(runs.at(i).id, HistoryStatus::Cancelled);
         anyFailed = anyFailed || status == HistoryStatus::Failed;
         anyCancelled = anyCancelled || status == HistoryStatus::Cancelled;
-        if (json) {
-            QJsonObject result;
-            result[QStringLiteral("event")] = QStringLiteral("result");
-            result[QStringLiteral("profile")] = run.target.profile.name;
-            result[QStringLiteral("status")] = toText(status);
-            result[QStringLiteral("filesDone")] = run.counters->filesDone.load();
-            result[QStringLiteral("bytes")] = run.counters->bytesDone.load();
-            result[QStringLiteral("failures")] = failures;
-            if (!runError.isEmpty())
-                result[QStringLiteral("error")] = runError;
+        const QJsonObject result = co_await outcome(scheduler, runs.at(i), status, started);
+        if (json)
             printJson(result);
-            continue;
-        }
-        out() << Cli::tr("Profile `%1`: %2, %3 file(s), %4 sent.")
-                     .arg(run.target.profile.name, toText(status))
-                     .arg(run.counters->filesDone.load())
-                     .arg(formatBytes(double(run.counters->bytesDone.load())))
-              << "\n";
-        for (const auto &failure : std::as_const(failures))
-            err() << "  " << failure.toObject().value(QStringLiteral("file")).toString() << ": "
-                  << failure.toObject().value(QStringLiteral("reason")).toString() << "\n";
-        if (failures.isEmpty() && !runError.isEmpty())
-            err() << "  " << runError << "\n";
+        else
+            printOutcome(result);
     }
     out().flush();
     err().flush();

@@ -299,7 +299,8 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::onCancel(TaskContext &ctx)
     // The hook's token is fresh: it only fires on the hook's own timeout.
     auto aborted =
         co_await client.abortMultipartUpload(uploadOf(*target, file.key, uploadId), ctx.token());
-    if (!aborted) {
+    // Some servers (Swift s3api) answer NoSuchKey for an upload that is already gone.
+    if (!aborted && aborted.error().kind() != s3::S3Error::Kind::NoSuchKey) {
         if (aborted.error().isCancelled())
             co_return std::unexpected(TaskError::retryable(aborted.error().message()));
         co_return std::unexpected(toTaskError(aborted.error()));
