@@ -110,45 +110,47 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
         return schedulerError(
             SchedulerError::Code::Storage,
             QStringLiteral("cannot select the tasks to cancel: %1").arg(m_store.lastError()));
-    const QList<CancelSetEntry> entries = m_store.cancelSetEntries();
-    CancelResult result;
-    result.reason = reason;
-    if (entries.isEmpty())
-        return result;
     // Tokens fire first, before any more SQL: running executors start stopping at once.
     // (Those the call surely covers fired even earlier, in fireRunning.)
-    QList<TaskId> running;
+    const auto running = m_store.cancelSetRunning(m_running.keys());
+    if (!running)
+        return schedulerError(
+            SchedulerError::Code::Storage,
+            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
     QList<CancellationSource *> toNotify;
-    for (const CancelSetEntry &entry : entries) {
-        if (auto it = m_running.find(entry.id); it != m_running.end()) {
-            running.append(entry.id);
-            if (!it->cancelled) {
-                it->cancelled = true;
-                if (it->source->mark(StopReason::Cancel))
-                    toNotify.append(it->source.get());
-            }
+    for (TaskId id : *running) {
+        Active &active = m_running[id];
+        if (!active.cancelled) {
+            active.cancelled = true;
+            if (active.source->mark(StopReason::Cancel))
+                toNotify.append(active.source.get());
         }
     }
     for (CancellationSource *source : toNotify)
         source->notify();
-    if (!m_store.cancelSetMarkRunning(running))
-        return schedulerError(
-            SchedulerError::Code::Storage,
-            QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
     int hooksDue = 0;
-    auto leftAtOnce = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
-    if (!leftAtOnce)
+    const auto entries = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
+    if (!entries)
         return schedulerError(
             SchedulerError::Code::Storage,
             QStringLiteral("cannot mark the tasks cancelled: %1").arg(m_store.lastError()));
+    CancelResult result;
+    result.reason = reason;
+    if (entries->isEmpty())
+        return result;
     if (hooksDue > 0)
         m_hooksMaybeDue = true;
-    result.tasks.reserve(entries.size());
-    for (const CancelSetEntry &entry : entries) {
+    result.tasks.reserve(entries->size());
+    QList<SettledTask> settled;
+    settled.reserve(entries->size());
+    for (const CancelSetEntry &entry : *entries) {
         result.tasks.append({entry.id, entry.reason});
-        event(TaskEvent::Kind::Cancelling, entry.id, entry.parentId, entry.reason);
+        if (entry.stays)
+            event(TaskEvent::Kind::Cancelling, entry.id, entry.parentId, entry.reason);
+        else
+            settled.append(
+                {entry.id, entry.parentId, entry.finalStatus, entry.reason, CleanupOutcome::None});
     }
-    QList<SettledTask> settled = std::move(*leftAtOnce);
     settled.append(m_store.settleCancelSet(now()));
     handleSettled(settled);
     emit cancelledBatch(result.ids(), reason);
@@ -195,6 +197,9 @@ void SchedulerEngine::failTask(TaskId id, const QString &error)
 void SchedulerEngine::handleSettled(const QList<SettledTask> &settled)
 {
     QSet<TaskId> settledIds;
+    settledIds.reserve(settled.size());
+    m_events.reserve(m_events.size() + settled.size());
+    m_cancelledSignals.reserve(m_cancelledSignals.size() + settled.size());
     for (const SettledTask &task : settled)
         settledIds.insert(task.id);
     for (const SettledTask &task : settled) {

@@ -39,8 +39,9 @@ struct SettledTask {
 struct CancelSetEntry {
     TaskId id = 0;
     TaskId parentId = 0;
-    TaskStatus previousStatus = TaskStatus::Pending;
     QString reason;
+    HistoryStatus finalStatus = HistoryStatus::Cancelled;
+    bool stays = false; ///< Became `cancelling` (must stop or clean up) instead of leaving at once.
 };
 
 /**
@@ -132,14 +133,15 @@ public:
     /// Adds descendants (reason parent) and the ancestors that do not tolerate a cancelled
     /// child (reason child), repeatedly, until the set is closed.
     bool cancelSetClose();
-    [[nodiscard]] QList<CancelSetEntry> cancelSetEntries();
-    /// Notes which members an executor still runs: they stop before anything else happens.
-    bool cancelSetMarkRunning(const QList<TaskId> &ids);
+    /// Of `running` (the ids executors run now), the members of the set; they are noted so
+    /// they stop before anything else happens.
+    [[nodiscard]] std::optional<QList<TaskId>> cancelSetRunning(const QList<TaskId> &running);
     /// Marks `cancelling` the members that must stop or clean up first (running, a hook of
     /// `hookTypes` due because it started or holds state, or children left) and moves every
-    /// other member straight to history. Yields the ones moved; nullopt on a SQL error.
-    [[nodiscard]] std::optional<QList<SettledTask>> cancelSetApply(const QStringList &hookTypes,
-                                                                   qint64 now, int *hooksDue);
+    /// other member straight to history. Yields every member, in id order; nullopt on a SQL
+    /// error. `hooksDue` counts the members whose clean-up hook is now owed.
+    [[nodiscard]] std::optional<QList<CancelSetEntry>> cancelSetApply(const QStringList &hookTypes,
+                                                                      qint64 now, int *hooksDue);
     /// settle() over the members that stayed.
     [[nodiscard]] QList<SettledTask> settleCancelSet(qint64 now);
     /// Marks one task as failing: it ends Failed once stopped and cleaned up.

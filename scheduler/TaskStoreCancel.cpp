@@ -53,8 +53,11 @@ bool TaskStore::cancelSetClose()
     // Down: every descendant, at any depth. Up: each parent that does not tolerate a
     // cancelled child follows it. Repeat, since a parent pulled in brings its other children.
     // CROSS JOIN keeps the (small) set as the outer loop over the (large) tasks table.
+    // The recursion starts from the members' children, so members without children cost one
+    // index probe each and nothing is inserted twice.
     QSqlQuery &down = prepared(QStringLiteral(
-        "WITH RECURSIVE d(id) AS (SELECT id FROM temp.cancel_set"
+        "WITH RECURSIVE d(id) AS (SELECT t.id FROM temp.cancel_set c CROSS JOIN tasks t"
+        " ON t.parent_id = c.id"
         " UNION SELECT t.id FROM d CROSS JOIN tasks t ON t.parent_id = d.id)"
         " INSERT OR IGNORE INTO temp.cancel_set (id, parent_id, reason, final_status, "
         "previous_status)"
@@ -77,33 +80,25 @@ bool TaskStore::cancelSetClose()
     return true;
 }
 
-QList<CancelSetEntry> TaskStore::cancelSetEntries()
+std::optional<QList<TaskId>> TaskStore::cancelSetRunning(const QList<TaskId> &running)
 {
-    QList<CancelSetEntry> entries;
-    QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT id, parent_id, previous_status, reason FROM temp.cancel_set ORDER BY id"));
-    if (!exec(q))
-        return entries;
-    while (q.next()) {
-        entries.append({q.value(0).toLongLong(), q.value(1).toLongLong(),
-                        static_cast<TaskStatus>(q.value(2).toInt()), q.value(3).toString()});
-    }
-    return entries;
+    QList<TaskId> members;
+    if (running.isEmpty())
+        return members;
+    const QString ids = idArray(running);
+    QSqlQuery &mark = prepared(QStringLiteral(
+        "UPDATE temp.cancel_set SET running = 1 WHERE id IN (SELECT value FROM json_each(?))"));
+    mark.addBindValue(ids);
+    QSqlQuery &list = prepared(QStringLiteral("SELECT id FROM temp.cancel_set WHERE running = 1"));
+    if (!exec(mark) || !exec(list))
+        return std::nullopt;
+    while (list.next())
+        members.append(list.value(0).toLongLong());
+    return members;
 }
 
-bool TaskStore::cancelSetMarkRunning(const QList<TaskId> &ids)
-{
-    QSqlQuery &q = prepared(QStringLiteral("UPDATE temp.cancel_set SET running = 1 WHERE id = ?"));
-    for (TaskId id : ids) {
-        q.addBindValue(id);
-        if (!exec(q))
-            return false;
-    }
-    return true;
-}
-
-std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &hookTypes,
-                                                            qint64 now, int *hooksDue)
+std::optional<QList<CancelSetEntry>> TaskStore::cancelSetApply(const QStringList &hookTypes,
+                                                               qint64 now, int *hooksDue)
 {
     *hooksDue = 0;
     if (!hookTypes.isEmpty()) {
@@ -128,8 +123,8 @@ std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &h
         QStringLiteral("UPDATE tasks SET status = 4, not_before = 0, cancel_reason = c.reason,"
                        " final_status = c.final_status, hook_pending = c.hook"
                        " FROM temp.cancel_set c WHERE c.id = tasks.id AND c.stays = 1"));
-    QSqlQuery &leaving = prepared(QStringLiteral("SELECT id, parent_id, final_status, reason FROM "
-                                                 "temp.cancel_set WHERE stays = 0 ORDER BY id"));
+    QSqlQuery &members = prepared(QStringLiteral(
+        "SELECT id, parent_id, reason, final_status, stays FROM temp.cancel_set ORDER BY id"));
     QSqlQuery &history = prepared(QStringLiteral(
         "INSERT INTO history (task_id, parent_id, type, grp, dedup_key, label, status, reason,"
         " cleanup, error, note, attempts, created_at, started_at, finished_at, bytes)"
@@ -137,15 +132,19 @@ std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &h
         " 0, t.error, NULL, t.attempts, t.created_at, t.started_at, ?, t.bytes_done"
         " FROM temp.cancel_set c CROSS JOIN tasks t ON t.id = c.id WHERE c.stays = 0 ORDER BY "
         "c.id"));
-    if (!exec(stays) || !exec(mark) || !exec(leaving))
+    if (!exec(stays) || !exec(mark) || !exec(members))
         return std::nullopt;
-    QList<SettledTask> settled;
-    while (leaving.next()) {
-        settled.append({leaving.value(0).toLongLong(), leaving.value(1).toLongLong(),
-                        static_cast<HistoryStatus>(leaving.value(2).toInt()),
-                        leaving.value(3).toString(), CleanupOutcome::None});
+    QList<CancelSetEntry> entries;
+    QString reason; // most members share one reason: keep one string for all of them
+    while (members.next()) {
+        const QString text = members.value(2).toString();
+        if (text != reason)
+            reason = text;
+        entries.append({members.value(0).toLongLong(), members.value(1).toLongLong(), reason,
+                        static_cast<HistoryStatus>(members.value(3).toInt()),
+                        members.value(4).toInt() != 0});
     }
-    leaving.finish();
+    members.finish();
     history.addBindValue(now);
     if (!exec(history) ||
         !exec(QStringLiteral("DELETE FROM task_state WHERE task_id IN"
@@ -153,7 +152,7 @@ std::optional<QList<SettledTask>> TaskStore::cancelSetApply(const QStringList &h
         !exec(QStringLiteral("DELETE FROM tasks WHERE id IN"
                              " (SELECT id FROM temp.cancel_set WHERE stays = 0)")))
         return std::nullopt;
-    return settled;
+    return entries;
 }
 
 QList<SettledTask> TaskStore::settleCancelSet(qint64 now)

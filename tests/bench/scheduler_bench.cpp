@@ -240,7 +240,8 @@ QJsonObject phaseRss()
     return {{"rss_pending_tasks", stats ? double(stats->pending) : -1.0},
             {"rss_before_bytes", before},
             {"rss_after_bytes", after},
-            {"rss_bytes_per_pending_task", double(after - before) / tasks}};
+            {"rss_bytes_per_pending_task", double(after - before) / tasks},
+            {"rss_total_bytes_per_pending_task", double(after) / tasks}};
 }
 
 QJsonObject phaseDispatch()
