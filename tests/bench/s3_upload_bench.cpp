@@ -6,8 +6,11 @@
 //
 // Workloads: one large file uploaded in parts with several parts in flight, and many small
 // files uploaded with several objects in flight. rclone uploads the same files (multipart
-// with the same part size and concurrency); curl sends plain parallel SigV4 PUTs (the large
-// file as equal slices, one object each) as the server's ceiling. Prints JSON: MB/s
+// with the same part size and concurrency). curl is the server's ceiling: the large file as
+// the same multipart upload (CreateMultipartUpload, the same parts from pre-split files PUT
+// with the same concurrency, CompleteMultipartUpload), the small files as parallel SigV4 PUTs;
+// for reference also the large file as plain parallel PUTs of equal slices, one object each
+// ("large_plain_put"). Prints JSON: MB/s
 // (10^6 bytes per second) for each tool and workload, and Ferry's ratios to the others.
 // Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
 
@@ -24,10 +27,13 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRandomGenerator>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTextStream>
+#include <QUrl>
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 
 using namespace ferry::s3;
@@ -231,6 +237,14 @@ QProcessEnvironment rcloneEnvironment(const QString &endpoint, const QString &co
     return env;
 }
 
+void writeCurlCommon(QTextStream &out)
+{
+    out << "aws-sigv4 = \"aws:amz:" << S3TestServer::region() << ":s3\"\n"
+        << "user = \"" << S3TestServer::accessKey() << ':' << S3TestServer::secretKey() << "\"\n"
+        << "header = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\n"
+        << "fail\nsilent\nshow-error\n";
+}
+
 QString writeCurlConfig(const QString &path, const QString &endpoint, const QStringList &files,
                         const QString &prefix, int parallel)
 {
@@ -238,15 +252,122 @@ QString writeCurlConfig(const QString &path, const QString &endpoint, const QStr
     if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
         die(QStringLiteral("cannot write %1").arg(path));
     QTextStream out(&file);
-    out << "aws-sigv4 = \"aws:amz:" << S3TestServer::region() << ":s3\"\n"
-        << "user = \"" << S3TestServer::accessKey() << ':' << S3TestServer::secretKey() << "\"\n"
-        << "header = \"x-amz-content-sha256: UNSIGNED-PAYLOAD\"\n"
-        << "parallel\nparallel-max = " << parallel << "\n"
-        << "fail\nsilent\nshow-error\n";
+    writeCurlCommon(out);
+    out << "parallel\nparallel-max = " << parallel << "\n";
     for (const QString &f : files)
         out << "upload-file = \"" << f << "\"\nurl = \"" << endpoint << '/' << Bucket << '/'
             << prefix << QFileInfo(f).fileName() << "\"\noutput = \"/dev/null\"\n";
     return path;
+}
+
+// One curl invocation, its output kept; `m` accumulates the time.
+bool runCurlStep(const QString &configPath, Measure &m, QByteArray *output)
+{
+    QProcess process;
+    process.setProcessEnvironment(localOnlyEnvironment());
+    process.setProcessChannelMode(QProcess::SeparateChannels);
+    QElapsedTimer timer;
+    timer.start();
+    process.start(QStringLiteral("curl"), {QStringLiteral("-K"), configPath});
+    const bool ran = process.waitForStarted(10000) && process.waitForFinished(30 * 60 * 1000);
+    m.seconds += timer.nsecsElapsed() / 1e9;
+    *output = process.readAllStandardOutput();
+    if (!ran || process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0) {
+        m.error = QStringLiteral("curl (%1) failed with %2: %3")
+                      .arg(QFileInfo(configPath).fileName())
+                      .arg(process.exitCode())
+                      .arg(QString::fromLocal8Bit(process.readAllStandardError().right(400) +
+                                                  output->right(400)));
+        return false;
+    }
+    return true;
+}
+
+// The like-for-like ceiling for the large file: what Ferry does, done by curl. POST ?uploads,
+// the same parts (pre-split files, so curl reads them as plainly as possible) PUT with the
+// same concurrency as `?partNumber=N&uploadId=...`, then CompleteMultipartUpload with the
+// ETags the part answers carried. Timed from the first request to the completion's answer.
+Measure curlMultipart(const QString &dir, const QString &endpoint, const QString &key,
+                      const QStringList &parts, qint64 bytes, int parallel)
+{
+    Measure m;
+    m.bytes = bytes;
+    const QString objectUrl = endpoint + QLatin1Char('/') + Bucket + QLatin1Char('/') + key;
+    auto writeConfig = [&](const QString &name, const std::function<void(QTextStream &)> &body) {
+        const QString path = QDir(dir).filePath(name);
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
+            die(QStringLiteral("cannot write %1").arg(path));
+        QTextStream out(&file);
+        writeCurlCommon(out);
+        body(out);
+        return path;
+    };
+
+    QByteArray output;
+    // `uploads=`: curl signs the query as written, and SigV4's canonical form has the `=`.
+    const QString create = writeConfig(QStringLiteral("curl-mpu-create.cfg"), [&](auto &out) {
+        out << "request = \"POST\"\ndata-binary = \"\"\nurl = \"" << objectUrl << "?uploads=\"\n";
+    });
+    if (!runCurlStep(create, m, &output))
+        return m;
+    const auto match = QRegularExpression(QStringLiteral("<UploadId>([^<]+)</UploadId>"))
+                           .match(QString::fromUtf8(output));
+    if (!match.hasMatch()) {
+        m.error = QStringLiteral("no UploadId in %1").arg(QString::fromUtf8(output.left(400)));
+        return m;
+    }
+    const QString uploadId =
+        QString::fromLatin1(QUrl::toPercentEncoding(match.captured(1), {}, {}));
+
+    const QString put = writeConfig(QStringLiteral("curl-mpu-parts.cfg"), [&](auto &out) {
+        out << "parallel\nparallel-max = " << parallel << "\n"
+            << "write-out = \"%{urlnum} %header{etag}\\n\"\n";
+        for (qsizetype i = 0; i < parts.size(); ++i)
+            out << "upload-file = \"" << parts.at(i) << "\"\nurl = \"" << objectUrl
+                << "?partNumber=" << (i + 1) << "&uploadId=" << uploadId
+                << "\"\noutput = \"/dev/null\"\n";
+    });
+    if (!runCurlStep(put, m, &output))
+        return m;
+    QMap<int, QString> etags;
+    for (const QByteArray &line : output.split('\n')) {
+        const QList<QByteArray> fields = line.trimmed().split(' ');
+        if (fields.size() == 2)
+            etags.insert(fields.at(0).toInt() + 1,
+                         QString::fromLatin1(fields.at(1)).remove(QLatin1Char('"')));
+    }
+    if (etags.size() != parts.size()) {
+        m.error = QStringLiteral("%1 part ETags for %2 parts").arg(etags.size()).arg(parts.size());
+        return m;
+    }
+
+    const QString xmlPath = QDir(dir).filePath(QStringLiteral("curl-mpu-complete.xml"));
+    {
+        QFile xml(xmlPath);
+        if (!xml.open(QIODevice::WriteOnly))
+            die(QStringLiteral("cannot write %1").arg(xmlPath));
+        QTextStream out(&xml);
+        out << "<CompleteMultipartUpload>";
+        for (auto it = etags.cbegin(); it != etags.cend(); ++it)
+            out << "<Part><PartNumber>" << it.key() << "</PartNumber><ETag>\"" << it.value()
+                << "\"</ETag></Part>";
+        out << "</CompleteMultipartUpload>";
+    }
+    const QString complete = writeConfig(QStringLiteral("curl-mpu-complete.cfg"), [&](auto &out) {
+        out << "request = \"POST\"\nheader = \"Content-Type: application/xml\"\n"
+            << "data-binary = \"@" << xmlPath << "\"\nurl = \"" << objectUrl
+            << "?uploadId=" << uploadId << "\"\n";
+    });
+    if (!runCurlStep(complete, m, &output))
+        return m;
+    // S3 may report a failed completion inside a 200 answer.
+    if (!output.contains("CompleteMultipartUploadResult")) {
+        m.error = QStringLiteral("completion answered %1").arg(QString::fromUtf8(output.left(400)));
+        return m;
+    }
+    m.ok = true;
+    return m;
 }
 
 int countObjects(S3Client &client, const QString &prefix, qint64 *bytes)
@@ -272,6 +393,12 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     Options options;
     const QStringList args = app.arguments();
+    if (args.contains(QLatin1String("--help")) || args.size() % 2 == 0) {
+        std::printf("usage: s3_upload_bench [--large-mib 256] [--small-count 1000] "
+                    "[--small-kib 64] [--part-mib 16] [--large-concurrency 4] "
+                    "[--small-concurrency 6]\n");
+        return args.contains(QLatin1String("--help")) ? 0 : 2;
+    }
     for (int i = 1; i + 1 < args.size(); i += 2) {
         const QString name = args.at(i);
         const qint64 value = args.at(i + 1).toLongLong();
@@ -318,6 +445,26 @@ int main(int argc, char **argv)
         writeRandomFile(slices.last(), options.largeBytes / sliceCount);
     }
 
+    // curl's multipart ceiling: the large file's parts, as Ferry plans them, as files.
+    const auto largePlan =
+        PartSizePolicy({64 * MiB, options.partBytes, limits::MinPartSize}).plan(options.largeBytes);
+    if (!largePlan)
+        die(largePlan.error());
+    QStringList partFiles;
+    {
+        QFile source(large);
+        if (!source.open(QIODevice::ReadOnly))
+            die(QStringLiteral("cannot read %1").arg(large));
+        for (int number = 1; number <= largePlan->partCount; ++number) {
+            partFiles.append(work.filePath(QStringLiteral("part-%1.bin").arg(number)));
+            QFile part(partFiles.last());
+            if (!source.seek(largePlan->partOffset(number)) || !part.open(QIODevice::WriteOnly) ||
+                part.write(source.read(largePlan->partLength(number))) !=
+                    largePlan->partLength(number))
+                die(QStringLiteral("cannot write %1").arg(partFiles.last()));
+        }
+    }
+
     ClientConfig config;
     config.endpoint = Endpoint::fromUrl(endpoint).value();
     config.credentials = {S3TestServer::accessKey(), S3TestServer::secretKey(), {}};
@@ -355,12 +502,15 @@ int main(int argc, char **argv)
             rcloneCommon,
         rcloneEnv, options.smallCount * options.smallBytes);
 
-    // curl: parallel SigV4 PUTs, the server's ceiling.
-    const Measure curlL =
+    // curl, the server's ceiling: the large file as the same multipart upload Ferry does,
+    // and (for reference) as plain parallel PUTs of equal slices, one object each.
+    const Measure curlL = curlMultipart(work.path(), endpoint, QStringLiteral("curl/large.bin"),
+                                        partFiles, options.largeBytes, options.largeConcurrency);
+    const Measure curlPlainL =
         runTool(QStringLiteral("curl"),
                 {QStringLiteral("-K"),
                  writeCurlConfig(work.filePath(QStringLiteral("curl-large.cfg")), endpoint, slices,
-                                 QStringLiteral("curl/large/"), options.largeConcurrency)},
+                                 QStringLiteral("curl/large-put/"), options.largeConcurrency)},
                 localOnlyEnvironment(), sliceCount * (options.largeBytes / sliceCount));
     const Measure curlS = runTool(
         QStringLiteral("curl"),
@@ -377,8 +527,8 @@ int main(int argc, char **argv)
               options.largeBytes + options.smallCount * options.smallBytes},
              {"rclone", QStringLiteral("rclone/"), options.smallCount + 1,
               options.largeBytes + options.smallCount * options.smallBytes},
-             {"curl", QStringLiteral("curl/"), int(options.smallCount + sliceCount),
-              sliceCount * (options.largeBytes / sliceCount) +
+             {"curl", QStringLiteral("curl/"), int(options.smallCount + 1 + sliceCount),
+              options.largeBytes + sliceCount * (options.largeBytes / sliceCount) +
                   options.smallCount * options.smallBytes}}) {
         qint64 stored = 0;
         const int objects = countObjects(client, prefix, &stored);
@@ -400,11 +550,13 @@ int main(int argc, char **argv)
         {QStringLiteral("rclone"), QJsonObject{{QStringLiteral("large"), rcloneL.json()},
                                                {QStringLiteral("small"), rcloneS.json()}}},
         {QStringLiteral("curl"), QJsonObject{{QStringLiteral("large"), curlL.json()},
+                                             {QStringLiteral("large_plain_put"), curlPlainL.json()},
                                              {QStringLiteral("small"), curlS.json()}}},
         {QStringLiteral("ratios"),
          QJsonObject{{QStringLiteral("ferry_vs_rclone_large"), ratio(ferryL, rcloneL)},
                      {QStringLiteral("ferry_vs_rclone_small"), ratio(ferryS, rcloneS)},
                      {QStringLiteral("ferry_vs_curl_large"), ratio(ferryL, curlL)},
+                     {QStringLiteral("ferry_vs_curl_large_plain_put"), ratio(ferryL, curlPlainL)},
                      {QStringLiteral("ferry_vs_curl_small"), ratio(ferryS, curlS)}}},
         {QStringLiteral("verified"), verified},
     };
