@@ -5,6 +5,7 @@
 #include <QDateTime>
 #include <QFileInfo>
 #include <QJsonDocument>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlRecord>
 #include <QUuid>
@@ -44,24 +45,6 @@ QString payloadText(const QJsonObject &payload)
     if (payload.isEmpty())
         return QStringLiteral("{}");
     return QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
-}
-
-// Appends `text` as a JSON string literal.
-void appendJsonString(QString &out, const QString &text)
-{
-    out += QLatin1Char('"');
-    for (const QChar c : text) {
-        const char16_t u = c.unicode();
-        if (u == u'"' || u == u'\\') {
-            out += QLatin1Char('\\');
-            out += c;
-        } else if (u < 0x20) {
-            out += QStringLiteral("\\u%1").arg(u, 4, 16, QLatin1Char('0'));
-        } else {
-            out += c;
-        }
-    }
-    out += QLatin1Char('"');
 }
 
 } // namespace
@@ -138,6 +121,7 @@ SchedulerResult<void> TaskStore::open(const QString &path)
 
 void TaskStore::close()
 {
+    m_insert.finalize(); // before the connection closes
     m_statements.clear();
     if (QSqlDatabase::contains(m_connectionName)) {
         QSqlDatabase::database(m_connectionName, false).close();
@@ -391,75 +375,53 @@ TaskStore::InsertOutcome TaskStore::insertTask(const TaskSpec &spec, TaskId id, 
 
 std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks, qint64 now)
 {
-    if (tasks.isEmpty())
-        return QList<TaskId>{};
-    // [id, type, grp, dedup_key, label, priority, parent_id, payload, status, child_policy,
-    //  bytes_total] per row: one bound value for the whole batch instead of 12 per row.
-    QString rows;
-    rows.reserve(tasks.size() * 96);
-    rows += QLatin1Char('[');
-    QString ids;
-    ids.reserve(tasks.size() * 8);
-    ids += QLatin1Char('[');
-    for (qsizetype i = 0; i < tasks.size(); ++i) {
-        const NewTask &task = tasks[i];
-        const TaskSpec &spec = *task.spec;
-        if (i > 0) {
-            rows += QLatin1Char(',');
-            ids += QLatin1Char(',');
-        }
-        ids += QString::number(task.id);
-        rows += QLatin1Char('[');
-        rows += QString::number(task.id);
-        rows += QLatin1Char(',');
-        appendJsonString(rows, spec.type);
-        rows += QLatin1Char(',');
-        appendJsonString(rows, spec.group);
-        rows += QLatin1Char(',');
-        if (spec.dedupKey.isEmpty())
-            rows += QLatin1String("null");
-        else
-            appendJsonString(rows, spec.dedupKey);
-        rows += QLatin1Char(',');
-        appendJsonString(rows, spec.label);
-        rows += QLatin1Char(',');
-        rows += QString::number(spec.priority);
-        rows += QLatin1Char(',');
-        rows += spec.parentId > 0 ? QString::number(spec.parentId) : QStringLiteral("null");
-        rows += QLatin1Char(',');
-        appendJsonString(rows, payloadText(spec.payload));
-        rows += QLatin1Char(',');
-        rows += QString::number(static_cast<int>(task.status));
-        rows += QLatin1Char(',');
-        rows += QString::number(static_cast<int>(spec.childPolicy));
-        rows += QLatin1Char(',');
-        rows += QString::number(spec.bytesTotal);
-        rows += QLatin1Char(']');
-    }
-    rows += QLatin1Char(']');
-    ids += QLatin1Char(']');
-    QSqlQuery &insert = prepared(QStringLiteral(
-        "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id, payload, status,"
-        " child_policy, created_at, bytes_total)"
-        " SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,"
-        " value->>7, value->>8, value->>9, ?, value->>10 FROM json_each(?) WHERE true"
-        " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4 DO NOTHING"));
-    insert.addBindValue(now);
-    insert.addBindValue(rows);
-    if (!exec(insert))
-        return std::nullopt;
     QList<TaskId> refused;
-    if (insert.numRowsAffected() == tasks.size())
-        return refused;
-    QSqlQuery &missing = prepared(QStringLiteral(
-        "SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM tasks WHERE id IN"
-        " (SELECT value FROM json_each(?))) ORDER BY key"));
-    missing.addBindValue(ids);
-    missing.addBindValue(ids);
-    if (!exec(missing))
-        return std::nullopt;
-    while (missing.next())
-        refused.append(missing.value(0).toLongLong());
+    if (!m_insert.isPrepared()) {
+        const QVariant handle = QSqlDatabase::database(m_connectionName, false).driver()->handle();
+        sqlite3 *db = handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0
+                          ? *static_cast<sqlite3 *const *>(handle.constData())
+                          : nullptr;
+        if (!m_insert.prepare(
+                db, "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id,"
+                    " payload, status, child_policy, created_at, bytes_total)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                    " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4"
+                    " DO NOTHING")) {
+            m_lastError = m_insert.lastError();
+            return std::nullopt;
+        }
+    }
+    const QString emptyPayload = QStringLiteral("{}");
+    for (const NewTask &task : tasks) {
+        const TaskSpec &spec = *task.spec;
+        const QString payload = spec.payload.isEmpty() ? emptyPayload : payloadText(spec.payload);
+        const QString group = notNull(spec.group);
+        const QString label = notNull(spec.label);
+        m_insert.bind(1, task.id);
+        m_insert.bind(2, spec.type);
+        m_insert.bind(3, group);
+        if (spec.dedupKey.isEmpty())
+            m_insert.bindNull(4);
+        else
+            m_insert.bind(4, spec.dedupKey);
+        m_insert.bind(5, label);
+        m_insert.bind(6, qint64(spec.priority));
+        if (spec.parentId > 0)
+            m_insert.bind(7, spec.parentId);
+        else
+            m_insert.bindNull(7);
+        m_insert.bind(8, payload);
+        m_insert.bind(9, qint64(task.status));
+        m_insert.bind(10, qint64(spec.childPolicy));
+        m_insert.bind(11, now);
+        m_insert.bind(12, spec.bytesTotal);
+        if (!m_insert.step()) {
+            m_lastError = m_insert.lastError();
+            return std::nullopt;
+        }
+        if (m_insert.changes() == 0)
+            refused.append(task.id); // an active task holds its dedup key
+    }
     return refused;
 }
 

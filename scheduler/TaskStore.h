@@ -1,6 +1,7 @@
 #pragma once
 
 #include "SchedulerError.h"
+#include "SqliteStatement.h"
 #include "TaskRecord.h"
 #include "TaskSpec.h"
 #include "TaskTypes.h"
@@ -96,8 +97,8 @@ public:
         TaskId id = 0;
         TaskStatus status = TaskStatus::Pending;
     };
-    /// Inserts many tasks in one statement (the rows travel as one JSON array). Yields the
-    /// ids refused because an active task holds their dedup key; nullopt on a SQL error.
+    /// Inserts many tasks (the caller holds the transaction). Yields the ids refused because
+    /// an active task holds their dedup key; nullopt on a SQL error.
     [[nodiscard]] std::optional<QList<TaskId>> insertTasks(const QList<NewTask> &tasks, qint64 now);
     bool raisePriority(TaskId id, int priority);
 
@@ -186,6 +187,7 @@ private:
     qint64 m_commits = 0;
     // Values are pointers so references stay valid while the cache grows.
     QHash<QString, std::shared_ptr<QSqlQuery>> m_statements;
+    SqliteStatement m_insert; // the submit loop, on the raw handle (see SqliteStatement)
 };
 
 /// RAII transaction: rolls back unless commit() was called.
