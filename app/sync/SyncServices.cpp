@@ -95,7 +95,7 @@ void SyncServices::resetCounters(const QString &profile)
 void SyncServices::registerExecutors(Scheduler &scheduler, std::shared_ptr<SyncServices> services)
 {
     ExecutorOptions transfer;
-    transfer.retry = RetryPolicy{4, RetryPolicy::Backoff::Exponential, 1000, 30'000, 0.2};
+    transfer.retry = RetryPolicy{6, RetryPolicy::Backoff::Exponential, 1000, 30'000, 0.2};
     ExecutorOptions hooks = transfer;
     hooks.hookRetry = RetryPolicy{20, RetryPolicy::Backoff::Exponential, 500, 30'000, 0.2};
     scheduler.registerExecutor(SyncTypes::Run, std::make_shared<SyncRunExecutor>(services),

@@ -332,6 +332,40 @@ private slots:
         verifyNoUploadsLeft("cli-cancel");
     }
 
+    void killNineThenResume()
+    {
+        const QString local = m_tmp.filePath("kill-src");
+        for (int i = 0; i < 6; ++i)
+            writeFile(local + QStringLiteral("/large-%1.bin").arg(i), 12 * MiB);
+        writeFile(local + "/small.txt", 0, "small\n");
+        createBucket("cli-kill");
+        addProfile("crash", local, "cli-kill", "k", {"--concurrency", "1"});
+        auto process = startSyncAndWaitForBytes("crash");
+        QVERIFY(process);
+        process->kill(); // SIGKILL: no clean-up, no shutdown
+        QVERIFY(process->waitForFinished(10'000));
+        QCOMPARE(process->exitStatus(), QProcess::CrashExit);
+
+        const Run resumed = ferry({"sync", "crash", "--json"});
+        QVERIFY2(resumed.exitCode == 0, resumed.err.constData());
+        QCOMPARE(jsonLines(resumed.out).last().value("status").toString(), QString("completed"));
+        QTemporaryDir downloads;
+        QDir source(local);
+        for (const QString &name : source.entryList(QDir::Files)) {
+            auto got = QCoro::waitFor(
+                m_client->getObject("cli-kill", "k/" + name, downloads.filePath(name), {}));
+            QVERIFY2(got.has_value(), qPrintable(name));
+            QFile a(downloads.filePath(name));
+            QFile b(source.filePath(name));
+            QVERIFY(a.open(QIODevice::ReadOnly) && b.open(QIODevice::ReadOnly));
+            QVERIFY2(a.readAll() == b.readAll(), qPrintable(name));
+        }
+        verifyNoUploadsLeft("cli-kill");
+        const Run again = ferry({"sync", "crash", "--json"});
+        QCOMPARE(again.exitCode, 0);
+        QCOMPARE(jsonLines(again.out).last().value("filesDone").toInt(), 0);
+    }
+
     void cleanupAbortsOrphans()
     {
         const QString local = m_tmp.filePath("cleanup-src");
