@@ -2,7 +2,6 @@
 
 #include "FileRangeDevice.h"
 
-#include <QCryptographicHash>
 #include <QFuture>
 #include <QPromise>
 #include <QThread>
@@ -10,11 +9,45 @@
 
 #include <QCoro/QCoroFuture>
 
+#include <openssl/evp.h>
+
 #include <memory>
 
 namespace ferry::s3 {
 
 namespace {
+
+// An OpenSSL EVP digest (MD5 or SHA-256): about twice QCryptographicHash's MD5 throughput.
+class Hasher {
+public:
+    explicit Hasher(const EVP_MD *type) : m_context(EVP_MD_CTX_new())
+    {
+        if (!m_context || EVP_DigestInit_ex(m_context, type, nullptr) != 1)
+            qFatal("OpenSSL cannot initialize a digest");
+    }
+    ~Hasher() { EVP_MD_CTX_free(m_context); }
+    Hasher(const Hasher &) = delete;
+    Hasher &operator=(const Hasher &) = delete;
+
+    void addData(QByteArrayView data)
+    {
+        if (EVP_DigestUpdate(m_context, data.data(), size_t(data.size())) != 1)
+            qFatal("OpenSSL cannot update a digest");
+    }
+    [[nodiscard]] QByteArray result()
+    {
+        QByteArray digest(EVP_MAX_MD_SIZE, Qt::Uninitialized);
+        unsigned int size = 0;
+        if (EVP_DigestFinal_ex(m_context, reinterpret_cast<unsigned char *>(digest.data()),
+                               &size) != 1)
+            qFatal("OpenSSL cannot finish a digest");
+        digest.truncate(qsizetype(size));
+        return digest;
+    }
+
+private:
+    EVP_MD_CTX *m_context;
+};
 
 QThreadPool &digestPool()
 {
@@ -32,14 +65,29 @@ QThreadPool &digestPool()
 
 std::expected<ContentDigest, DigestError> digestFileRange(const QString &path, qint64 offset,
                                                           qint64 length, bool withSha256,
-                                                          const CancellationToken &token)
+                                                          const CancellationToken &token,
+                                                          qint64 keepUpTo)
 {
     FileRangeDevice device(path, offset, length);
     if (!device.open(QIODevice::ReadOnly))
         return std::unexpected(DigestError{false, device.errorString()});
+    if (length > 0 && length <= keepUpTo) {
+        if (token.isCancelled())
+            return std::unexpected(DigestError{true, {}});
+        QByteArray content(length, Qt::Uninitialized);
+        for (qint64 total = 0; total < length;) {
+            const qint64 read = device.read(content.data() + total, length - total);
+            if (read <= 0)
+                return std::unexpected(DigestError{false, device.errorString()});
+            total += read;
+        }
+        ContentDigest digest = digestBytes(content, withSha256);
+        digest.content = std::move(content);
+        return digest;
+    }
 
-    QCryptographicHash md5(QCryptographicHash::Md5);
-    QCryptographicHash sha256(QCryptographicHash::Sha256);
+    Hasher md5(EVP_md5());
+    Hasher sha256(EVP_sha256());
     QByteArray buffer(1 << 20, Qt::Uninitialized);
     qint64 total = 0;
     while (total < length) {
@@ -65,9 +113,14 @@ std::expected<ContentDigest, DigestError> digestFileRange(const QString &path, q
 ContentDigest digestBytes(QByteArrayView data, bool withSha256)
 {
     ContentDigest digest;
-    digest.md5 = QCryptographicHash::hash(data, QCryptographicHash::Md5);
-    if (withSha256)
-        digest.sha256 = QCryptographicHash::hash(data, QCryptographicHash::Sha256);
+    Hasher md5(EVP_md5());
+    md5.addData(data);
+    digest.md5 = md5.result();
+    if (withSha256) {
+        Hasher sha256(EVP_sha256());
+        sha256.addData(data);
+        digest.sha256 = sha256.result();
+    }
     digest.size = data.size();
     return digest;
 }
@@ -78,14 +131,14 @@ namespace ferry::s3 {
 
 QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
-                            CancellationToken token)
+                            CancellationToken token, qint64 keepUpTo)
 {
     using Result = std::expected<ContentDigest, DigestError>;
     auto promise = std::make_shared<QPromise<Result>>();
     QFuture<Result> future = promise->future();
     promise->start();
-    digestPool().start([promise, path, offset, length, withSha256, token] {
-        promise->addResult(digestFileRange(path, offset, length, withSha256, token));
+    digestPool().start([promise, path, offset, length, withSha256, token, keepUpTo] {
+        promise->addResult(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
         promise->finish();
     });
     co_return co_await future;

@@ -16,6 +16,10 @@ struct ContentDigest {
     QByteArray md5;    ///< Raw 16 bytes.
     QByteArray sha256; ///< Raw 32 bytes, or empty when not asked for.
     qint64 size = 0;
+    /// The bytes themselves, when the range was small enough to keep (see digestFileRange()):
+    /// the body is then sent from memory, read once, instead of read again while streaming.
+    QByteArray content;
+    [[nodiscard]] bool hasContent() const { return size == 0 || !content.isEmpty(); }
 
     /// The `Content-MD5` header value (base64).
     [[nodiscard]] QByteArray contentMd5() const { return md5.toBase64(); }
@@ -31,12 +35,13 @@ struct DigestError {
 
 /**
  * Reads [offset, offset + length) of `path` once, in 1 MiB chunks, and hashes it (MD5, plus
- * SHA-256 when `withSha256`). Checks `token` between chunks. Blocking file I/O: call it on a
- * worker thread (executors do).
+ * SHA-256 when `withSha256`). Checks `token` between chunks. A range of at most `keepUpTo`
+ * bytes is read with one read into ContentDigest::content and kept. Blocking file I/O: call
+ * it on a worker thread (executors do).
  */
 [[nodiscard]] std::expected<ContentDigest, DigestError>
 digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha256,
-                const CancellationToken &token = {});
+                const CancellationToken &token = {}, qint64 keepUpTo = 0);
 
 /**
  * digestFileRange() on a dedicated thread pool, awaited without blocking the calling thread's
@@ -45,7 +50,7 @@ digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha2
  */
 [[nodiscard]] QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
-                            CancellationToken token);
+                            CancellationToken token, qint64 keepUpTo = 0);
 
 /// The MD5 (and optionally SHA-256) of bytes in memory.
 [[nodiscard]] ContentDigest digestBytes(QByteArrayView data, bool withSha256);

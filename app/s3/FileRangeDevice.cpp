@@ -19,7 +19,8 @@ bool FileRangeDevice::open(OpenMode mode)
         setErrorString(tr("invalid range: offset %1, length %2").arg(m_offset).arg(m_length));
         return false;
     }
-    if (!m_file.open(QIODevice::ReadOnly)) {
+    // Unbuffered: reads go straight into the caller's buffer (Qt's upload chunks, digest chunks).
+    if (!m_file.open(QIODevice::ReadOnly | QIODevice::Unbuffered)) {
         setErrorString(m_file.errorString());
         return false;
     }

@@ -10,6 +10,8 @@
 #include <QNetworkAccessManager>
 #include <QSaveFile>
 
+#include <optional>
+
 namespace ferry::s3 {
 
 namespace {
@@ -47,6 +49,24 @@ S3Request makeRequest(QByteArray method, const QString &bucket, const QString &k
     request.bucket = bucket;
     request.key = key;
     return request;
+}
+
+// Puts the file body of `request`: the digest's bytes when it kept them, else a stream of
+// [offset, offset + length) of `path`. Returns the device's error when it cannot be opened.
+std::optional<QString> setFileBody(S3Request &request, const ContentDigest &digest,
+                                   const QString &path, qint64 offset, qint64 length,
+                                   bool signPayload)
+{
+    request.payloadHash = signPayload ? digest.sha256.toHex() : QByteArray(sigv4::UnsignedPayload);
+    if (digest.hasContent()) {
+        request.body = digest.content;
+        return std::nullopt;
+    }
+    auto body = std::make_shared<FileRangeDevice>(path, offset, length);
+    if (!body->open(QIODevice::ReadOnly))
+        return body->errorString();
+    request.bodyDevice = std::move(body);
+    return std::nullopt;
 }
 
 QString quotedEtag(const QByteArray &header)
@@ -227,22 +247,19 @@ S3Task<PutObjectResult> S3Client::putObject(QString bucket, QString key, QString
             context));
 
     const bool signPayload = config().signFilePayloads;
-    auto digest = co_await digestFileRangeInBackground(localPath, 0, size, signPayload, token);
+    auto digest = co_await digestFileRangeInBackground(localPath, 0, size, signPayload, token,
+                                                       config().inMemoryBodyLimit);
     if (!digest) {
         if (digest.error().cancelled)
             co_return fail(S3Error::cancelled(context));
         co_return fail(S3Error::localFile(localPath, digest.error().message, context));
     }
-    auto body = std::make_shared<FileRangeDevice>(localPath, 0, size);
-    if (!body->open(QIODevice::ReadOnly))
-        co_return fail(S3Error::localFile(localPath, body->errorString(), context));
 
     S3Request request = makeRequest("PUT", bucket, key);
     request.headers = putHeaders(options);
     request.headers.append(HeaderItem{"content-md5", digest->contentMd5()});
-    request.bodyDevice = body;
-    if (signPayload)
-        request.payloadHash = digest->sha256.toHex();
+    if (auto error = setFileBody(request, *digest, localPath, 0, size, signPayload))
+        co_return fail(S3Error::localFile(localPath, *error, context));
     request.uploadProgress = std::move(progress);
     auto response = co_await m_transport->send(std::move(request), context, token);
     if (!response)
@@ -325,24 +342,20 @@ S3Task<UploadedPart> S3Client::uploadPart(MultipartUpload upload, int partNumber
             tr("A part of %1 bytes is larger than S3's 5 GiB per part.").arg(length), context));
 
     const bool signPayload = config().signFilePayloads;
-    auto digest =
-        co_await digestFileRangeInBackground(localPath, offset, length, signPayload, token);
+    auto digest = co_await digestFileRangeInBackground(localPath, offset, length, signPayload,
+                                                       token, config().inMemoryBodyLimit);
     if (!digest) {
         if (digest.error().cancelled)
             co_return fail(S3Error::cancelled(context));
         co_return fail(S3Error::localFile(localPath, digest.error().message, context));
     }
-    auto body = std::make_shared<FileRangeDevice>(localPath, offset, length);
-    if (!body->open(QIODevice::ReadOnly))
-        co_return fail(S3Error::localFile(localPath, body->errorString(), context));
 
     S3Request request = makeRequest("PUT", upload.bucket, upload.key);
     request.query = {{QStringLiteral("partNumber"), QString::number(partNumber)},
                      {QStringLiteral("uploadId"), upload.uploadId}};
     request.headers = {{"content-md5", digest->contentMd5()}};
-    request.bodyDevice = body;
-    if (signPayload)
-        request.payloadHash = digest->sha256.toHex();
+    if (auto error = setFileBody(request, *digest, localPath, offset, length, signPayload))
+        co_return fail(S3Error::localFile(localPath, *error, context));
     request.uploadProgress = std::move(progress);
     auto response = co_await m_transport->send(std::move(request), context, token);
     if (!response)

@@ -32,9 +32,11 @@ template <typename T> using S3Task = QCoro::Task<S3Result<T>>;
  *
  * Bodies: uploads stream from the file (PutObject) or from a byte range of it (UploadPart),
  * downloads stream to a temporary file that replaces the target only when complete; none is
- * ever held in memory whole. Content-MD5 is computed by reading the file (range) once before
- * sending, on a background thread so the other transfers of this thread keep moving; file
- * bodies are sent as UNSIGNED-PAYLOAD unless ClientConfig::signFilePayloads.
+ * ever held in memory whole, except bodies of at most ClientConfig::inMemoryBodyLimit
+ * (1 MiB): those are read once, with their digest, and sent from memory. Content-MD5 is
+ * computed by reading the file (range) once before sending, on a background thread so the
+ * other transfers of this thread keep moving; file bodies are sent as UNSIGNED-PAYLOAD unless
+ * ClientConfig::signFilePayloads.
  *
  * Keys: any UTF-8 string of 1 to 1024 bytes, except keys with `.` or `..` segments
  * (`a/../b`), which Qt's HTTP stack would normalize away; those are refused up front.

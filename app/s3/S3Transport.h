@@ -37,6 +37,9 @@ struct ClientConfig {
     /// Also sign file bodies with their SHA-256 (hashed in the same single read as the MD5)
     /// instead of sending them as UNSIGNED-PAYLOAD. Content-MD5 protects them either way.
     bool signFilePayloads = false;
+    /// File bodies (whole small files, parts) of at most this many bytes are read once, with
+    /// their digest, and sent from memory; larger ones are streamed from the file after it.
+    qint64 inMemoryBodyLimit = 1024 * 1024;
     QByteArray userAgent = QByteArrayLiteral("Ferry/0.1");
 };
 

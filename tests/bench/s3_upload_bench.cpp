@@ -2,7 +2,7 @@
 // test server (tools/s3-test-server, started here through ferry_test_support).
 //
 //   s3_upload_bench [--large-mib 256] [--small-count 1000] [--small-kib 64] [--part-mib 16]
-//                   [--large-concurrency 4] [--small-concurrency 6]
+//                   [--large-concurrency 4] [--small-concurrency 6] [--in-memory-kib 1024]
 //
 // Workloads: one large file uploaded in parts with several parts in flight, and many small
 // files uploaded with several objects in flight. rclone uploads the same files (multipart
@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <sys/resource.h>
 
 using namespace ferry::s3;
 using ferry::test::S3TestServer;
@@ -52,10 +53,21 @@ struct Options {
     qint64 partBytes = 16 * MiB;
     int largeConcurrency = 4;
     int smallConcurrency = 6; // QNetworkAccessManager opens at most 6 connections per host
+    qint64 inMemoryBytes = ClientConfig().inMemoryBodyLimit; // Ferry's in-memory body limit
 };
+
+// CPU seconds (user + system) used so far by this process (`self`) or its reaped children.
+double cpuSeconds(bool self)
+{
+    rusage usage{};
+    getrusage(self ? RUSAGE_SELF : RUSAGE_CHILDREN, &usage);
+    return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+           (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 struct Measure {
     double seconds = 0;
+    double clientCpu = 0; ///< CPU seconds the uploading client used (not the server's).
     qint64 bytes = 0;
     bool ok = false;
     QString error;
@@ -65,7 +77,8 @@ struct Measure {
         QJsonObject o{{QStringLiteral("seconds"), seconds},
                       {QStringLiteral("bytes"), bytes},
                       {QStringLiteral("MBps"), ok ? mbps() : 0.0},
-                      {QStringLiteral("ok"), ok}};
+                      {QStringLiteral("ok"), ok},
+                      {QStringLiteral("client_cpu_seconds"), clientCpu}};
         if (!error.isEmpty())
             o.insert(QStringLiteral("error"), error);
         return o;
@@ -136,6 +149,7 @@ Measure ferryLarge(S3Client &client, const QString &path, const Options &options
         m.error = plan.error();
         return m;
     }
+    const double cpu = cpuSeconds(true);
     QElapsedTimer timer;
     timer.start();
     const auto upload =
@@ -158,6 +172,7 @@ Measure ferryLarge(S3Client &client, const QString &path, const Options &options
             m.error = completed.error().toString();
     }
     m.seconds = timer.nsecsElapsed() / 1e9;
+    m.clientCpu = cpuSeconds(true) - cpu;
     m.ok = m.error.isEmpty();
     if (!m.ok)
         (void)QCoro::waitFor(client.abortMultipartUpload(*upload, {}));
@@ -168,6 +183,7 @@ Measure ferrySmall(S3Client &client, const QStringList &files, const Options &op
 {
     Measure m;
     m.bytes = files.size() * options.smallBytes;
+    const double cpu = cpuSeconds(true);
     QElapsedTimer timer;
     timer.start();
     int next = 0;
@@ -178,6 +194,7 @@ Measure ferrySmall(S3Client &client, const QStringList &files, const Options &op
         if (auto error = QCoro::waitFor(worker); error && m.error.isEmpty())
             m.error = error->toString();
     m.seconds = timer.nsecsElapsed() / 1e9;
+    m.clientCpu = cpuSeconds(true) - cpu;
     m.ok = m.error.isEmpty();
     return m;
 }
@@ -202,6 +219,7 @@ Measure runTool(const QString &program, const QStringList &arguments,
     QProcess process;
     process.setProcessEnvironment(env);
     process.setProcessChannelMode(QProcess::MergedChannels);
+    const double cpu = cpuSeconds(false);
     QElapsedTimer timer;
     timer.start();
     process.start(program, arguments);
@@ -210,6 +228,7 @@ Measure runTool(const QString &program, const QStringList &arguments,
         return m;
     }
     m.seconds = timer.nsecsElapsed() / 1e9;
+    m.clientCpu = cpuSeconds(false) - cpu;
     m.ok = process.exitStatus() == QProcess::NormalExit && process.exitCode() == 0;
     if (!m.ok)
         m.error = QStringLiteral("%1 exited with %2: %3")
@@ -266,11 +285,13 @@ bool runCurlStep(const QString &configPath, Measure &m, QByteArray *output)
     QProcess process;
     process.setProcessEnvironment(localOnlyEnvironment());
     process.setProcessChannelMode(QProcess::SeparateChannels);
+    const double cpu = cpuSeconds(false);
     QElapsedTimer timer;
     timer.start();
     process.start(QStringLiteral("curl"), {QStringLiteral("-K"), configPath});
     const bool ran = process.waitForStarted(10000) && process.waitForFinished(30 * 60 * 1000);
     m.seconds += timer.nsecsElapsed() / 1e9;
+    m.clientCpu += cpuSeconds(false) - cpu;
     *output = process.readAllStandardOutput();
     if (!ran || process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0) {
         m.error = QStringLiteral("curl (%1) failed with %2: %3")
@@ -396,7 +417,7 @@ int main(int argc, char **argv)
     if (args.contains(QLatin1String("--help")) || args.size() % 2 == 0) {
         std::printf("usage: s3_upload_bench [--large-mib 256] [--small-count 1000] "
                     "[--small-kib 64] [--part-mib 16] [--large-concurrency 4] "
-                    "[--small-concurrency 6]\n");
+                    "[--small-concurrency 6] [--in-memory-kib 1024]\n");
         return args.contains(QLatin1String("--help")) ? 0 : 2;
     }
     for (int i = 1; i + 1 < args.size(); i += 2) {
@@ -414,6 +435,8 @@ int main(int argc, char **argv)
             options.largeConcurrency = int(value);
         else if (name == QLatin1String("--small-concurrency"))
             options.smallConcurrency = int(value);
+        else if (name == QLatin1String("--in-memory-kib"))
+            options.inMemoryBytes = value * 1024;
         else
             die(QStringLiteral("unknown option %1").arg(name));
     }
@@ -468,6 +491,7 @@ int main(int argc, char **argv)
     ClientConfig config;
     config.endpoint = Endpoint::fromUrl(endpoint).value();
     config.credentials = {S3TestServer::accessKey(), S3TestServer::secretKey(), {}};
+    config.inMemoryBodyLimit = options.inMemoryBytes;
     S3Client client(config);
     if (auto created = QCoro::waitFor(client.createBucket(Bucket, {})); !created)
         die(created.error().toString());
@@ -544,6 +568,7 @@ int main(int argc, char **argv)
              {QStringLiteral("small_files"), options.smallCount},
              {QStringLiteral("small_bytes"), options.smallBytes},
              {QStringLiteral("small_concurrency"), options.smallConcurrency},
+             {QStringLiteral("ferry_in_memory_body_limit"), options.inMemoryBytes},
              {QStringLiteral("server"), QStringLiteral("tools/s3-test-server (Swift s3api)")}}},
         {QStringLiteral("ferry"), QJsonObject{{QStringLiteral("large"), ferryL.json()},
                                               {QStringLiteral("small"), ferryS.json()}}},

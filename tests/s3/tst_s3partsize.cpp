@@ -266,6 +266,22 @@ void TestS3PartSize::digestsARangeInOnePass()
                                                  QCryptographicHash::Md5));
     QVERIFY(part->sha256.isEmpty());
 
+    // A range within `keepUpTo` comes back with its bytes (sent from memory), a larger not.
+    const auto kept = digestFileRange(path, 5, 64 * 1024, true, {}, 64 * 1024);
+    QVERIFY(kept.has_value());
+    QVERIFY(kept->hasContent());
+    QCOMPARE(kept->content, content.mid(5, 64 * 1024));
+    QCOMPARE(kept->md5, QCryptographicHash::hash(kept->content, QCryptographicHash::Md5));
+    QCOMPARE(kept->sha256, QCryptographicHash::hash(kept->content, QCryptographicHash::Sha256));
+    QCOMPARE(kept->size, 64 * 1024);
+    const auto streamed = digestFileRange(path, 5, 64 * 1024 + 1, false, {}, 64 * 1024);
+    QVERIFY(streamed.has_value());
+    QVERIFY(!streamed->hasContent());
+    QCOMPARE(streamed->md5,
+             QCryptographicHash::hash(content.mid(5, 64 * 1024 + 1), QCryptographicHash::Md5));
+    const auto beyond = digestFileRange(path, content.size() - 10, 11, false, {}, 64 * 1024);
+    QVERIFY(!beyond.has_value());
+
     // Empty body: the well-known MD5 of nothing.
     QCOMPARE(digestBytes({}, false).contentMd5(), QByteArray("1B2M2Y8AsgTpgAmY7PhCfg=="));
     QCOMPARE(digestBytes("hello", false).md5Hex(),
