@@ -76,6 +76,7 @@ private slots:
     void hookTimeoutDoesNotBlockTheCancelCall();
     void retryableHookIsRetriedWhileCancelling();
     void hookThatKeepsFailingIsRecordedFailed();
+    void hooksRunWithBoundedConcurrency();
     void cancelGroupLeavesOtherGroupsRunning();
     void cancelTypeAndWhere();
     void largeGroupCancelledAtomically();
@@ -549,6 +550,41 @@ void TestSchedulerCancel::historyFiltersByReasonAndCleanup()
     cleaned.cleanup = CleanupOutcome::Ok;
     QCOMPARE(h.history(cleaned).size(), 1);
     QCOMPARE(h.history(cleaned).first().taskId, started);
+}
+
+void TestSchedulerCancel::hooksRunWithBoundedConcurrency()
+{
+    Harness h(8);
+    h.options.hookConcurrency = 2;
+    auto probe = std::make_shared<Probe>();
+    std::atomic<int> inHook{0};
+    std::atomic<int> mostAtOnce{0};
+    auto executor = std::make_shared<FunctionExecutor>(
+        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+            probe->started++;
+            co_await untilCancelled(ctx.token());
+            co_return ctx.checkCancelled();
+        },
+        FunctionExecutor::Step{},
+        [&, probe](TaskContext &) -> QCoro::Task<TaskResult> {
+            const int now = ++inHook;
+            for (int seen = mostAtOnce.load();
+                 now > seen && !mostAtOnce.compare_exchange_weak(seen, now);)
+                ;
+            co_await untilCancelled(probe->gate.token()); // hold the slot until released
+            --inHook;
+            probe->hooks++;
+            co_return TaskResult{};
+        });
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("upload", executor); });
+    FERRY_OK(await(s.submitBatch(QList<TaskSpec>(6, spec("upload", "g")))));
+    QTRY_COMPARE(probe->started.load(), 6);
+    QCOMPARE(FERRY_OK(await(s.cancelGroup("g"))).size(), 6);
+    QTRY_COMPARE(inHook.load(), 2);
+    probe->gate.cancel();
+    QTRY_COMPARE(probe->hooks.load(), 6);
+    QCOMPARE(mostAtOnce.load(), 2);
+    QTRY_COMPARE(h.history().size(), 6);
 }
 
 QTEST_GUILESS_MAIN(TestSchedulerCancel)
