@@ -8,6 +8,7 @@
 #include "ui/TaskTreeModel.h"
 
 #include <QAbstractItemModelTester>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTreeView>
 
@@ -137,6 +138,7 @@ private slots:
     void treeAppliesBatchesWithOneSignalPerParent();
     void treePrunesOldestFinishedRoots();
     void delegatePaintsProgress();
+    void resourcesHoldEveryIcon();
     void historyPagesOnDemandNewestFirst();
     void historyFiltersByStatusProfileAndTime();
     void historyPrependsNewRows();
@@ -349,6 +351,23 @@ void TestUiModels::delegatePaintsProgress()
     QVERIFY(delegate.sizeHint(QStyleOptionViewItem(), cell).width() > 0);
 }
 
+void TestUiModels::resourcesHoldEveryIcon()
+{
+    initUiResources();
+    for (int s = 0; s <= int(TaskDisplayStatus::Superseded); ++s) {
+        const auto status = TaskDisplayStatus(s);
+        QVERIFY(!displayText(status).isEmpty());
+        QVERIFY(!statusIcon(status).pixmap(16, 16).isNull()); // the SVG icon engine renders it
+    }
+    for (const char *name : {"ferry", "idle", "syncing", "offline", "error", "paused"}) {
+        const QString file = qstrcmp(name, "ferry") == 0
+                                 ? QStringLiteral(":/icons/ferry.svg")
+                                 : QStringLiteral(":/icons/status-%1.svg").arg(QLatin1String(name));
+        QVERIFY2(QFile::exists(file), qPrintable(file));
+        QVERIFY(!appIcon(QLatin1String(name)).pixmap(32, 32).isNull());
+    }
+}
+
 void TestUiModels::historyPagesOnDemandNewestFirst()
 {
     Harness h;
@@ -512,6 +531,25 @@ void TestUiModels::historyPrependsNewRows()
     }
     QCOMPARE(ids.size(), 8);
     QVERIFY(model.index(0, HistoryModel::LabelColumn).data().toString().contains("new"));
+
+    // A burst bigger than kMaxRefreshPages pages: the model may start over from the newest
+    // rows (then page on), but ends holding every row once, in order.
+    specs.clear();
+    for (int i = 0; i < 2 * HistoryModel::kMaxRefreshPages + 10; ++i)
+        specs.append(spec(QStringLiteral("noop"), {}, QStringLiteral("profile:p:burst%1").arg(i)));
+    FERRY_OK(await(scheduler.submitBatch(specs)));
+    const int expected = 8 + int(specs.size());
+    QTRY_COMPARE(model.rowCount(), expected);
+    QTRY_VERIFY(model.atEnd() && !model.isLoading());
+    QCOMPARE(model.rowCount(), expected);
+    ids.clear();
+    for (int row = 0; row < model.rowCount(); ++row) {
+        ids.insert(model.index(row, 0).data(HistoryModel::HistoryIdRole).toLongLong());
+        if (row > 0)
+            QVERIFY(model.index(row - 1, 0).data(HistoryModel::HistoryIdRole).toLongLong() >
+                    model.index(row, 0).data(HistoryModel::HistoryIdRole).toLongLong());
+    }
+    QCOMPARE(ids.size(), expected);
     h.stop();
 }
 
