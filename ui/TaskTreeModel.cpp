@@ -32,6 +32,7 @@ struct TaskTreeModel::Node {
     double rate = 0; ///< Smoothed bytes per second.
     qint64 sampleMs = 0;
     qint64 sampleDone = 0;
+    qint64 movedAtMs = 0; ///< On the model's clock: when its bytes last moved.
     qint64 bornBatch = 0;
     bool attached = false; ///< Reachable from the roots (the views know it).
     bool touched = false;  ///< In m_touched for this batch.
@@ -74,7 +75,12 @@ bool isTerminal(TaskEvent::Kind kind)
 
 } // namespace
 
-TaskTreeModel::TaskTreeModel(QObject *parent) : QAbstractItemModel(parent) {}
+TaskTreeModel::TaskTreeModel(QObject *parent) : QAbstractItemModel(parent)
+{
+    m_clock.start();
+    m_decayTimer.setInterval(1000);
+    connect(&m_decayTimer, &QTimer::timeout, this, &TaskTreeModel::decayRates);
+}
 
 TaskTreeModel::~TaskTreeModel() = default;
 
@@ -449,10 +455,12 @@ void TaskTreeModel::touch(Node *node)
 void TaskTreeModel::sampleRates(qint64 nowMs)
 {
     constexpr qint64 kMinSampleMs = 200;
+    const qint64 wallMs = m_clock.elapsed();
     for (Node *node : m_touched) {
         node->touched = false;
         if (isFinished(node->status)) {
             node->rate = 0;
+            m_moving.remove(node);
             continue;
         }
         if (node->sampleMs == 0) {
@@ -463,14 +471,43 @@ void TaskTreeModel::sampleRates(qint64 nowMs)
         const qint64 elapsed = nowMs - node->sampleMs;
         if (elapsed < kMinSampleMs)
             continue;
+        const qint64 moved = node->done() - node->sampleDone;
         const double instant =
-            static_cast<double>(std::max<qint64>(0, node->done() - node->sampleDone)) * 1000.0 /
-            static_cast<double>(elapsed);
+            static_cast<double>(std::max<qint64>(0, moved)) * 1000.0 / static_cast<double>(elapsed);
         node->rate = node->rate <= 0 ? instant : node->rate * 0.6 + instant * 0.4;
         node->sampleMs = nowMs;
         node->sampleDone = node->done();
+        if (moved > 0)
+            node->movedAtMs = wallMs;
+        if (node->rate > 0)
+            m_moving.insert(node);
+        else
+            m_moving.remove(node);
     }
     m_touched.clear();
+    if (!m_moving.isEmpty() && !m_decayTimer.isActive())
+        m_decayTimer.start();
+}
+
+void TaskTreeModel::decayRates()
+{
+    const qint64 wallMs = m_clock.elapsed();
+    for (auto it = m_moving.begin(); it != m_moving.end();) {
+        Node *node = *it;
+        if (wallMs - node->movedAtMs < kStallMs) {
+            ++it;
+            continue;
+        }
+        node->rate = 0;
+        touch(node);
+        it = m_moving.erase(it);
+    }
+    for (Node *node : m_touched)
+        node->touched = false;
+    m_touched.clear();
+    emitChanges();
+    if (m_moving.isEmpty())
+        m_decayTimer.stop();
 }
 
 void TaskTreeModel::emitChanges()
@@ -516,6 +553,7 @@ void TaskTreeModel::pruneFinishedRoots()
 void TaskTreeModel::forget(Node *node)
 {
     m_nodes.remove(node->id);
+    m_moving.remove(node);
     for (auto &child : node->children)
         forget(child.get());
 }

@@ -5,9 +5,11 @@
 #include "scheduler/TaskRecord.h"
 
 #include <QAbstractItemModel>
+#include <QElapsedTimer>
 #include <QHash>
 #include <QPointer>
 #include <QSet>
+#include <QTimer>
 
 #include <memory>
 #include <vector>
@@ -30,7 +32,9 @@ class Scheduler;
  *
  * Progress of a task with children is the sum of its children's (so a sync run shows the
  * bytes of its files, a multipart upload those of its parts); a leaf shows its own.
- * Throughput is smoothed from the progress timestamps; ETA = bytes left / throughput.
+ * Throughput is smoothed from the progress timestamps; ETA = bytes left / throughput. A task
+ * whose bytes have not moved for kStallMs shows no throughput (the scheduler reports changes
+ * only, so a stalled transfer would otherwise keep its last speed).
  */
 class TaskTreeModel : public QAbstractItemModel {
     Q_OBJECT
@@ -59,6 +63,8 @@ public:
         DedupKeyRole,
         TypeRole,
     };
+
+    static constexpr int kStallMs = 3000;
 
     explicit TaskTreeModel(QObject *parent = nullptr);
     ~TaskTreeModel() override;
@@ -103,7 +109,6 @@ signals:
 
 private:
     struct Node;
-    struct Rate;
 
     Node *nodeFor(const QModelIndex &index) const;
     QModelIndex indexFor(const Node *node, int column = 0) const;
@@ -117,6 +122,7 @@ private:
     void propagate(Node *node, qint64 deltaDone, qint64 deltaTotal);
     void touch(Node *node);
     void sampleRates(qint64 nowMs);
+    void decayRates();
     void emitChanges();
     void pruneFinishedRoots();
     void forget(Node *node);
@@ -131,7 +137,10 @@ private:
     QPointer<Scheduler> m_scheduler;
     bool m_awaitingSnapshot = false;
     QList<TaskEvents> m_heldBatches;
-    qint64 m_batch = 0; ///< Counts applied batches (a node knows the one it was born in).
+    qint64 m_batch = 0;    ///< Counts applied batches (a node knows the one it was born in).
+    QElapsedTimer m_clock; ///< The model's own clock, for stalls (event times may be any base).
+    QSet<Node *> m_moving; ///< Nodes showing a throughput, watched for stalls.
+    QTimer m_decayTimer;   ///< Zeroes the throughput of nodes whose bytes stopped moving.
 };
 
 } // namespace ferry

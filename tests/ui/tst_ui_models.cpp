@@ -137,6 +137,7 @@ private slots:
     void treeFollowsSchedulerThroughProgressCancelAndCompletion();
     void treeAppliesBatchesWithOneSignalPerParent();
     void treePrunesOldestFinishedRoots();
+    void treeThroughputAndEtaFollowProgressAndStalls();
     void delegatePaintsProgress();
     void resourcesHoldEveryIcon();
     void historyPagesOnDemandNewestFirst();
@@ -324,6 +325,34 @@ void TestUiModels::treePrunesOldestFinishedRoots()
     QCOMPARE(model.data(model.indexOf(4), TaskTreeModel::DetailRole).toString(),
              QStringLiteral("bucket `x` does not exist on play.min.io"));
     QCOMPARE(model.parent(model.indexOf(600)), model.indexOf(6));
+}
+
+void TestUiModels::treeThroughputAndEtaFollowProgressAndStalls()
+{
+    TaskTreeModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    model.applyEvents(
+        TaskEvents{submitted(1, 0, 1000), simple(TaskEvent::Kind::Started, 1, 0, 1000)});
+    TaskEvent progress = simple(TaskEvent::Kind::Progress, 1, 0, 2000);
+    progress.bytesDone = 500;
+    progress.bytesTotal = 1000;
+    model.applyEvents(TaskEvents{progress});
+    const QModelIndex task = model.indexOf(1);
+    QCOMPARE(model.data(task, TaskTreeModel::ThroughputRole).toDouble(), 500.0); // 500 B in 1 s
+    QCOMPARE(model.data(task, TaskTreeModel::EtaRole).toLongLong(), 1);
+    QVERIFY(
+        !model.data(task.siblingAtColumn(TaskTreeModel::ThroughputColumn)).toString().isEmpty());
+    QCOMPARE(model.data(task.siblingAtColumn(TaskTreeModel::EtaColumn)).toString(),
+             TaskTreeModel::tr("%1 s").arg(1));
+
+    // No more progress: the speed and the ETA go blank rather than stay stale.
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QTRY_COMPARE_WITH_TIMEOUT(model.data(task, TaskTreeModel::ThroughputRole).toDouble(), 0.0,
+                              TaskTreeModel::kStallMs * 3);
+    QVERIFY(!changed.isEmpty());
+    QCOMPARE(model.data(task, TaskTreeModel::EtaRole).toLongLong(), -1);
+    QCOMPARE(model.data(task.siblingAtColumn(TaskTreeModel::ThroughputColumn)).toString(),
+             QString());
 }
 
 void TestUiModels::delegatePaintsProgress()
