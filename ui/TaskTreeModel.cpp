@@ -35,6 +35,7 @@ struct TaskTreeModel::Node {
     qint64 movedAtMs = 0; ///< On the model's clock: when its bytes last moved.
     qint64 bornBatch = 0;
     bool attached = false; ///< Reachable from the roots (the views know it).
+    bool linked = false;   ///< In its parent's children (or the roots), perhaps not yet shown.
     bool touched = false;  ///< In m_touched for this batch.
 
     [[nodiscard]] qint64 done() const { return children.empty() ? ownDone : aggDone; }
@@ -285,6 +286,7 @@ void TaskTreeModel::insertNewNodes(std::vector<std::unique_ptr<Node>> created)
                 addChild(parent, std::move(node));
             } else {
                 node->row = static_cast<int>(m_roots.size());
+                node->linked = true;
                 m_roots.push_back(std::move(node));
             }
         }
@@ -306,11 +308,14 @@ void TaskTreeModel::addChild(Node *parent, std::unique_ptr<Node> child)
     const qint64 beforeDone = parent->done();
     const qint64 beforeTotal = parent->total();
     child->row = static_cast<int>(parent->children.size());
+    child->linked = true;
     parent->aggDone += child->done();
     parent->aggTotal += child->total();
     parent->children.push_back(std::move(child));
     touch(parent);
-    propagate(parent->parent, parent->done() - beforeDone, parent->total() - beforeTotal);
+    // A parent still waiting to be linked brings its whole sum along when it is.
+    if (parent->linked)
+        propagate(parent->parent, parent->done() - beforeDone, parent->total() - beforeTotal);
 }
 
 void TaskTreeModel::applyEvent(Node *node, const TaskEvent &e, qint64 atMs)

@@ -258,6 +258,18 @@ void TestUiModels::treeAppliesBatchesWithOneSignalPerParent()
     QCOMPARE(inserted.size(), 3);
     QCOMPARE(model.rowCount(model.indexOf(1)), 600);
     QCOMPARE(model.rowCount(model.indexOf(2)), 4);
+    QCOMPARE(model.data(model.indexOf(1), TaskTreeModel::BytesTotalRole).toLongLong(),
+             500 * 20 + 3 * 10);
+
+    // A new file and its parts in the same batch as each other: counted once in the root.
+    batch.clear();
+    batch.append(submitted(800, 1, 999));
+    batch.append(submitted(80'001, 800, 10));
+    batch.append(submitted(80'002, 800, 10));
+    model.applyEvents(batch);
+    QCOMPARE(model.data(model.indexOf(800), TaskTreeModel::BytesTotalRole).toLongLong(), 20);
+    QCOMPARE(model.data(model.indexOf(1), TaskTreeModel::BytesTotalRole).toLongLong(),
+             500 * 20 + 3 * 10 + 20);
 
     // Progress on every part of 100 files: one dataChanged per file (rows 0..1 or 0..3),
     // one for the root's children (the files' sums changed) and one for the root.
