@@ -11,8 +11,10 @@ packages=(
   qcoro-qt6-dev qtkeychain-qt6-dev
   # the local S3-compatible test server and comparison clients
   python3 python3-swift rclone s3cmd curl
-  # SQLite (the benchmark's raw insert baseline) and GUI smoke tests
-  libsqlite3-dev sqlite3 xvfb xauth
+  # SQLite (the store's hot path and the benchmark's baseline), OpenSSL (upload digests)
+  libsqlite3-dev sqlite3 libssl-dev
+  # desktop integration checks and GUI smoke tests
+  desktop-file-utils xvfb xauth
 )
 
 missing=()
