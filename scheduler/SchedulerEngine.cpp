@@ -124,7 +124,7 @@ SchedulerResult<void> SchedulerEngine::open()
     connect(m_tickTimer, &QTimer::timeout, this, &SchedulerEngine::onTick);
     m_tickTimer->start();
     m_open = true;
-    if (auto wake = m_store.earliestNotBefore())
+    if (auto wake = m_store.earliestNotBefore(0))
         noteWake(*wake);
     // Clean-ups interrupted by a crash or shutdown run again now.
     scheduleFlush();
@@ -380,7 +380,7 @@ void SchedulerEngine::onWake()
     m_nextWakeMs = 0;
     m_dispatchMaybe = m_hooksMaybeDue = true;
     scheduleFlush();
-    if (auto next = m_store.earliestNotBefore(); next && *next > now())
+    if (auto next = m_store.earliestNotBefore(now()))
         noteWake(*next);
 }
 

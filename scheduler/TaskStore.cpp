@@ -236,21 +236,20 @@ QSqlQuery &TaskStore::prepared(const QString &sql)
 
 bool TaskStore::begin()
 {
-    if (QSqlDatabase::database(m_connectionName, false).transaction())
-        return true;
-    m_lastError = QSqlDatabase::database(m_connectionName, false).lastError().text();
-    return false;
+    // IMMEDIATE takes the write lock up front, so the busy timeout applies when another
+    // connection (the app's own tables live in the same file) is writing. A deferred
+    // transaction that reads first and writes later would fail at once with SQLITE_BUSY.
+    return exec(QStringLiteral("BEGIN IMMEDIATE"));
 }
 
 bool TaskStore::commit()
 {
     for (auto &statement : m_statements)
         statement->finish();
-    if (QSqlDatabase::database(m_connectionName, false).commit()) {
+    if (exec(QStringLiteral("COMMIT"))) {
         ++m_commits;
         return true;
     }
-    m_lastError = QSqlDatabase::database(m_connectionName, false).lastError().text();
     qCWarning(lcScheduler) << "commit failed:" << m_lastError;
     return false;
 }
@@ -259,7 +258,7 @@ void TaskStore::rollback()
 {
     for (auto &statement : m_statements)
         statement->finish();
-    QSqlDatabase::database(m_connectionName, false).rollback();
+    exec(QStringLiteral("ROLLBACK"));
 }
 
 TaskRecord TaskStore::readRecord(const QSqlQuery &q) const
@@ -658,11 +657,13 @@ bool TaskStore::addChildOutcomes(TaskId parent, int cancelled, int failed)
     return exec(q);
 }
 
-std::optional<qint64> TaskStore::earliestNotBefore()
+std::optional<qint64> TaskStore::earliestNotBefore(qint64 after)
 {
+    // Only times still ahead: a due task that waits for a slot must not hide a later one.
     QSqlQuery &q = prepared(
-        QStringLiteral("SELECT MIN(not_before) FROM tasks WHERE not_before > 0 AND (status = 0 OR"
+        QStringLiteral("SELECT MIN(not_before) FROM tasks WHERE not_before > ? AND (status = 0 OR"
                        " (status = 4 AND hook_pending = 1))"));
+    q.addBindValue(after);
     if (!exec(q) || !q.next() || q.value(0).isNull())
         return std::nullopt;
     return q.value(0).toLongLong();

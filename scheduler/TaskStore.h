@@ -122,7 +122,8 @@ public:
     bool scheduleRetry(TaskId id, int attempts, qint64 notBefore, const QString &error);
     bool finishTask(TaskId id, const TaskEnding &ending, qint64 now, bool mayHaveState = true);
     bool addChildOutcomes(TaskId parent, int cancelled, int failed);
-    [[nodiscard]] std::optional<qint64> earliestNotBefore();
+    /// The earliest retry or clean-up time after `after` (ms since the epoch).
+    [[nodiscard]] std::optional<qint64> earliestNotBefore(qint64 after);
     [[nodiscard]] std::optional<TaskRecord> task(TaskId id);
 
     // --- cancellation

@@ -24,6 +24,7 @@ private slots:
     void tolerantParentFinalizesDespiteFailedChild();
     void retryableErrorIsRetriedThenFails();
     void permanentErrorFailsAtOnce();
+    void retriesAtDifferentTimesAllWake();
     void stateIsPersistedAndSeenOnRetry();
     void progressAndBatchedEvents();
     void pausedGroupHoldsTasks();
@@ -360,6 +361,36 @@ void TestSchedulerCore::retryableErrorIsRetriedThenFails()
     QCOMPARE(h.historyOf(down)->attempts,
              2); // 3 attempts: 2 retryable failures recorded, then failed
     QCOMPARE(h.historyOf(down)->error, QStringLiteral("connection refused"));
+}
+
+void TestSchedulerCore::retriesAtDifferentTimesAllWake()
+{
+    // Regression: a due retry still waiting to be dispatched hid the next retry time, so
+    // the later one was never woken.
+    Harness h(2);
+    auto flaky = [](int delayMs) {
+        ExecutorOptions options;
+        options.retry = {2, RetryPolicy::Backoff::Constant, delayMs, delayMs, 0.0};
+        auto executor =
+            std::make_shared<FunctionExecutor>([](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+                if (ctx.attempt() == 0)
+                    co_return std::unexpected(TaskError::retryable("503 slow down"));
+                co_return TaskResult{};
+            });
+        return std::make_pair(executor, options);
+    };
+    h.start([&](Scheduler &s) {
+        const auto [soon, soonOptions] = flaky(50);
+        const auto [later, laterOptions] = flaky(250);
+        s.registerExecutor("soon", soon, soonOptions);
+        s.registerExecutor("later", later, laterOptions);
+    });
+    const TaskId soon = h.submit(spec("soon"));
+    const TaskId later = h.submit(spec("later"));
+    QTRY_VERIFY(h.historyOf(soon).has_value() && h.historyOf(later).has_value());
+    QCOMPARE(h.historyOf(soon)->status, HistoryStatus::Completed);
+    QCOMPARE(h.historyOf(later)->status, HistoryStatus::Completed);
+    QCOMPARE(h.historyOf(later)->attempts, 1);
 }
 
 void TestSchedulerCore::permanentErrorFailsAtOnce()
