@@ -14,7 +14,8 @@ struct SchedulerOptions {
     /// Tasks running at once (the worker pool's size).
     int maxConcurrency = std::max(4, QThread::idealThreadCount());
     /// Clean-up hooks running at once (their own pool, so clean-up never waits for work).
-    int hookConcurrency = 8;
+    /// Each is typically one small request (AbortMultipartUpload).
+    int hookConcurrency = 16;
     /// History rows kept; the oldest go first (trimmed at open and every 10,000 completions).
     qint64 historyRetention = 1'000'000;
     /// How often progress is sampled and batched events are delivered.
