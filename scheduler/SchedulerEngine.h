@@ -117,6 +117,9 @@ private:
     void handleSettled(const QList<SettledTask> &settled);
     /// Fires, before any SQL, the tokens of running tasks a cancel call surely covers.
     void fireRunning(const std::function<bool(const TaskRecord &)> &covered);
+    SchedulerResult<CancelResult>
+    runCancel(const std::function<bool(const TaskRecord &)> &surelyCovered,
+              const std::function<bool()> &seed, const QString &reason);
     SchedulerResult<CancelResult> cancelLocked(const std::function<bool()> &seed,
                                                const QString &reason);
     SchedulerResult<QList<SubmitResult>> submitLocked(QList<TaskSpec> &specs, int from, int to);

@@ -8,74 +8,55 @@ namespace ferry {
 SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &ids,
                                                          const QString &reason)
 {
-    if (auto ok = requireOpen(); !ok)
-        return std::unexpected(ok.error());
-    flush(); // results that already arrived settle first: a task that completed stays completed
-    fireRunning([&](const TaskRecord &task) { return ids.contains(task.id); });
-    Transaction tx(m_store);
-    auto result = cancelLocked([&] { return m_store.cancelSetAddIds(ids, reason); }, reason);
-    if (result && !tx.commit())
-        return schedulerError(
-            SchedulerError::Code::Storage,
-            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
-    startPendingRuns();
-    scheduleFlush();
-    return result;
+    return runCancel([&](const TaskRecord &task) { return ids.contains(task.id); },
+                     [&] { return m_store.cancelSetAddIds(ids, reason); }, reason);
 }
 
 SchedulerResult<CancelResult> SchedulerEngine::cancelGroup(const QString &group,
                                                            const QString &reason)
 {
-    if (auto ok = requireOpen(); !ok)
-        return std::unexpected(ok.error());
-    flush();
-    fireRunning([&](const TaskRecord &task) { return task.group == group; });
-    Transaction tx(m_store);
-    auto result = cancelLocked(
+    return runCancel(
+        [&](const TaskRecord &task) { return task.group == group; },
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("grp"), group, reason); }, reason);
-    if (result && !tx.commit())
-        return schedulerError(
-            SchedulerError::Code::Storage,
-            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
-    startPendingRuns();
-    scheduleFlush();
-    return result;
 }
 
 SchedulerResult<CancelResult> SchedulerEngine::cancelType(const QString &type,
                                                           const QString &reason)
 {
-    if (auto ok = requireOpen(); !ok)
-        return std::unexpected(ok.error());
-    flush();
-    fireRunning([&](const TaskRecord &task) { return task.type == type; });
-    Transaction tx(m_store);
-    auto result = cancelLocked(
+    return runCancel(
+        [&](const TaskRecord &task) { return task.type == type; },
         [&] { return m_store.cancelSetAddWhere(QStringLiteral("type"), type, reason); }, reason);
-    if (result && !tx.commit())
-        return schedulerError(
-            SchedulerError::Code::Storage,
-            QStringLiteral("cannot record the cancel: %1").arg(m_store.lastError()));
-    startPendingRuns();
-    scheduleFlush();
-    return result;
 }
 
 SchedulerResult<CancelResult>
 SchedulerEngine::cancelWhere(const std::function<bool(const TaskRecord &)> &predicate,
                              const QString &reason)
 {
+    return runCancel(
+        predicate,
+        [&] {
+            QList<TaskId> matched;
+            for (const TaskRecord &record : m_store.activeTasks()) {
+                if (record.status != TaskStatus::Cancelling && predicate(record))
+                    matched.append(record.id);
+            }
+            return m_store.cancelSetAddIds(matched, reason);
+        },
+        reason);
+}
+
+// One public cancel call: what already finished settles first (a task that completed stays
+// completed), the running tasks it surely covers are told at once, then one transaction.
+SchedulerResult<CancelResult>
+SchedulerEngine::runCancel(const std::function<bool(const TaskRecord &)> &surelyCovered,
+                           const std::function<bool()> &seed, const QString &reason)
+{
     if (auto ok = requireOpen(); !ok)
         return std::unexpected(ok.error());
     flush();
-    fireRunning(predicate);
+    fireRunning(surelyCovered);
     Transaction tx(m_store);
-    QList<TaskId> matched;
-    for (const TaskRecord &record : m_store.activeTasks()) {
-        if (record.status != TaskStatus::Cancelling && predicate(record))
-            matched.append(record.id);
-    }
-    auto result = cancelLocked([&] { return m_store.cancelSetAddIds(matched, reason); }, reason);
+    auto result = cancelLocked(seed, reason);
     if (result && !tx.commit())
         return schedulerError(
             SchedulerError::Code::Storage,

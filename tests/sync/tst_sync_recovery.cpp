@@ -37,11 +37,7 @@ class TestSyncRecovery : public QObject {
     /// Waits for the run's history row; on time-out lists what is still active.
     bool waitForRun(SyncHarness &h, TaskId run, int timeoutMs)
     {
-        QElapsedTimer clock;
-        clock.start();
-        while (!h.historyOf(run) && clock.elapsed() < timeoutMs)
-            QTest::qWait(100);
-        if (h.historyOf(run))
+        if (QTest::qWaitFor([&] { return h.historyOf(run).has_value(); }, timeoutMs))
             return true;
         auto active = awaitFuture(h.scheduler->activeTasks());
         for (const auto &task : active.value_or(QList<TaskRecord>()))
