@@ -15,12 +15,6 @@ namespace ferry {
 
 namespace {
 
-// The columns readRecord() expects, in order.
-const QString kTaskColumns = QStringLiteral(
-    "id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing, "
-    "child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason, "
-    "children_cancelled, children_failed");
-
 QDateTime fromMs(const QVariant &value)
 {
     if (value.isNull())
@@ -48,6 +42,11 @@ QString payloadText(const QJsonObject &payload)
 }
 
 } // namespace
+
+const QString TaskStore::kTaskColumns = QStringLiteral(
+    "id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing, "
+    "child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason, "
+    "children_cancelled, children_failed");
 
 TaskStore::TaskStore()
     : m_connectionName(QStringLiteral("ferry-scheduler-") +

@@ -176,6 +176,8 @@ private:
     bool exec(const QString &sql);
     QSqlQuery &prepared(const QString &sql);
     SchedulerResult<void> migrate();
+    /// The columns readRecord() expects, in order.
+    static const QString kTaskColumns;
     TaskRecord readRecord(const QSqlQuery &query) const;
     HistoryRecord readHistory(const QSqlQuery &query) const;
     QList<SettledTask> settleCandidatesTable(qint64 now);

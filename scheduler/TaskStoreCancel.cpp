@@ -294,12 +294,12 @@ QList<SettledTask> TaskStore::settleCandidatesTable(qint64 now)
 QList<TaskRecord> TaskStore::pickHooks(qint64 now, int limit)
 {
     QList<TaskRecord> picked;
-    QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing,"
-        " child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason,"
-        " children_cancelled, children_failed FROM tasks t WHERE status = 4 AND hook_pending = 1"
-        " AND in_flight = 0 AND not_before <= ?"
-        " AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id) ORDER BY id LIMIT ?"));
+    QSqlQuery &q = prepared(
+        QStringLiteral("SELECT ") + kTaskColumns +
+        QStringLiteral(" FROM tasks t WHERE status = 4 AND hook_pending = 1 AND in_flight = 0"
+                       " AND not_before <= ?"
+                       " AND NOT EXISTS (SELECT 1 FROM tasks k WHERE k.parent_id = t.id)"
+                       " ORDER BY id LIMIT ?"));
     q.addBindValue(now);
     q.addBindValue(limit);
     if (!exec(q))

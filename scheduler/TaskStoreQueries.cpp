@@ -9,11 +9,9 @@ namespace ferry {
 QList<TaskRecord> TaskStore::activeTasks(const QString &group, int limit)
 {
     QList<TaskRecord> tasks;
-    QSqlQuery &q = prepared(QStringLiteral(
-        "SELECT id, type, grp, dedup_key, label, priority, parent_id, payload, status, finalizing,"
-        " child_policy, attempts, created_at, started_at, bytes_done, bytes_total, cancel_reason,"
-        " children_cancelled, children_failed FROM tasks WHERE (? = '' OR grp = ?)"
-        " ORDER BY id LIMIT ?"));
+    QSqlQuery &q =
+        prepared(QStringLiteral("SELECT ") + kTaskColumns +
+                 QStringLiteral(" FROM tasks WHERE (? = '' OR grp = ?) ORDER BY id LIMIT ?"));
     const QString anyGroup = group.isNull() ? QStringLiteral("") : group; // null binds as NULL
     q.addBindValue(anyGroup);
     q.addBindValue(anyGroup);

@@ -62,6 +62,12 @@ qint64 nowNs()
         .count();
 }
 
+std::shared_ptr<TaskExecutor> noopExecutor()
+{
+    return std::make_shared<FunctionExecutor>(
+        [](TaskContext &) -> QCoro::Task<TaskResult> { co_return TaskResult{}; });
+}
+
 TaskSpec makeSpec(const QString &type, const QString &group, qint64 i)
 {
     TaskSpec spec;
@@ -140,10 +146,7 @@ QJsonObject phaseSubmit()
 {
     BlockedScheduler b;
     b.blockWithHolder();
-    b.scheduler->registerExecutor(
-        QStringLiteral("noop"),
-        std::make_shared<FunctionExecutor>(
-            [](TaskContext &) -> QCoro::Task<TaskResult> { co_return TaskResult{}; }));
+    b.scheduler->registerExecutor(QStringLiteral("noop"), noopExecutor());
     (void)await(b.scheduler->open());
     (void)await(b.scheduler->submit(makeSpec("hold", "hold", 0)));
 
@@ -214,10 +217,7 @@ QJsonObject phaseRss()
     const qint64 tasks = quick ? 100'000 : 1'000'000;
     BlockedScheduler b;
     b.blockWithHolder();
-    b.scheduler->registerExecutor(
-        QStringLiteral("noop"),
-        std::make_shared<FunctionExecutor>(
-            [](TaskContext &) -> QCoro::Task<TaskResult> { co_return TaskResult{}; }));
+    b.scheduler->registerExecutor(QStringLiteral("noop"), noopExecutor());
     (void)await(b.scheduler->open());
     (void)await(b.scheduler->submit(makeSpec("hold", "hold", 0)));
     // Warm the statement caches and allocator with one batch before the baseline.
@@ -253,10 +253,7 @@ QJsonObject phaseDispatch()
     options.maxConcurrency =
         qEnvironmentVariableIsSet("WORKERS") ? qEnvironmentVariableIntValue("WORKERS") : 32;
     Scheduler scheduler(options);
-    scheduler.registerExecutor(
-        QStringLiteral("noop"),
-        std::make_shared<FunctionExecutor>(
-            [](TaskContext &) -> QCoro::Task<TaskResult> { co_return TaskResult{}; }));
+    scheduler.registerExecutor(QStringLiteral("noop"), noopExecutor());
     std::atomic<int> completed{0};
     QSemaphore allDone;
     QObject::connect(
@@ -298,10 +295,7 @@ QJsonObject phaseCancelGroup()
     for (int count : sizes) {
         BlockedScheduler b;
         b.blockWithHolder();
-        b.scheduler->registerExecutor(
-            QStringLiteral("noop"),
-            std::make_shared<FunctionExecutor>(
-                [](TaskContext &) -> QCoro::Task<TaskResult> { co_return TaskResult{}; }));
+        b.scheduler->registerExecutor(QStringLiteral("noop"), noopExecutor());
         (void)await(b.scheduler->open());
         (void)await(b.scheduler->submit(makeSpec("hold", "hold", 0)));
         for (int done = 0; done < count; done += 50'000) {
