@@ -1,0 +1,5 @@
+#include "ConnectivityLogging.h"
+
+namespace ferry {
+Q_LOGGING_CATEGORY(lcConnectivity, "ferry.connectivity", QtInfoMsg)
+}

@@ -1,0 +1,7 @@
+#pragma once
+
+#include <QLoggingCategory>
+
+namespace ferry {
+Q_DECLARE_LOGGING_CATEGORY(lcConnectivity)
+}
