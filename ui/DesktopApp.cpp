@@ -1,0 +1,157 @@
+#include "DesktopApp.h"
+
+#include "ConnectivityBinding.h"
+#include "MainWindow.h"
+#include "Tray.h"
+#include "UiLog.h"
+#include "app/cli/CliSupport.h"
+#include "app/cli/Commands.h"
+#include "app/cli/ControlServer.h"
+#include "app/connectivity/ConnectivityMonitor.h"
+#include "app/connectivity/ConnectivityReactor.h"
+#include "app/connectivity/S3EndpointProbe.h"
+#include "app/connectivity/SyncProbeTargets.h"
+#include "app/connectivity/SystemReachabilitySource.h"
+#include "app/sync/SyncController.h"
+#include "scheduler/Scheduler.h"
+
+#include <QApplication>
+#include <QMessageBox>
+#include <QTimer>
+
+#include <QCoro/QCoroFuture>
+
+namespace ferry {
+
+namespace {
+
+// GCC 12: coroutines below keep their locals at function scope (no nested scopes across a
+// co_await) and build lists with append().
+
+QList<QJsonObject> cancelAnswer(const QString &profile,
+                                const std::expected<int, QString> &cancelled)
+{
+    QJsonObject line;
+    if (cancelled) {
+        line[QStringLiteral("profile")] = profile;
+        line[QStringLiteral("cancelled")] = qint64(*cancelled);
+    } else {
+        line[QStringLiteral("error")] = cancelled.error();
+    }
+    QList<QJsonObject> lines;
+    lines.append(line);
+    return lines;
+}
+
+/// `cancel` goes through the controller (it remembers the reason); the rest as the CLI does.
+QCoro::Task<QList<QJsonObject>> answerControl(SyncController *controller, QJsonObject request)
+{
+    const QString cmd = request.value(QStringLiteral("cmd")).toString();
+    const QString profile = request.value(QStringLiteral("profile")).toString();
+    if (cmd != QLatin1String("cancel"))
+        co_return co_await cli::answerRequest(controller->scheduler(), request);
+    const auto cancelled = co_await controller->cancel(profile, CancelReason::User);
+    co_return cancelAnswer(profile, cancelled);
+}
+
+} // namespace
+
+DesktopApp::DesktopApp(QString dataDir, QObject *parent)
+    : QObject(parent), m_dataDir(std::move(dataDir))
+{
+}
+
+DesktopApp::~DesktopApp()
+{
+    m_control.reset();
+    m_reactor.reset(); // before the controller and services they use
+    m_monitor.reset();
+    m_tray.reset();
+    m_window.reset();
+    m_controller.reset();
+    m_scheduler.reset(); // shuts down (bounded wait) if quit() was not awaited
+}
+
+void DesktopApp::start()
+{
+    QApplication::setQuitOnLastWindowClosed(false);
+    (void)open();
+}
+
+QCoro::Task<void> DesktopApp::open()
+{
+    auto app = cli::openApp(m_dataDir);
+    if (!app) {
+        fail(app.error());
+        co_return;
+    }
+    m_services = std::make_shared<SyncServices>(app->store, app->secrets);
+    auto opened = co_await cli::openScheduler(m_dataDir, m_services);
+    if (!opened.scheduler) {
+        fail(opened.error);
+        co_return;
+    }
+    m_scheduler = std::move(opened.scheduler);
+    m_services->setScheduler(m_scheduler.get());
+    m_controller = std::make_unique<SyncController>(m_scheduler.get(), m_services, app->secrets);
+    const auto loaded = co_await m_controller->reload();
+    if (!loaded)
+        qCWarning(lcUi) << "profiles could not be loaded:" << loaded.error();
+
+    m_window = std::make_unique<MainWindow>(m_controller.get(), app->secrets);
+    m_tray = std::make_unique<Tray>(m_controller.get());
+    m_window->setKeepRunningInTray(m_tray->isIconShown());
+    connect(m_window.get(), &MainWindow::quitRequested, this, [this] { quit(); });
+    connect(m_tray.get(), &Tray::quitRequested, this, [this] { quit(); });
+    connect(m_tray.get(), &Tray::showWindowRequested, m_window.get(), &MainWindow::showAndRaise);
+
+    auto targets = std::make_shared<SyncProbeTargets>(*m_services);
+    m_monitor = std::make_unique<ConnectivityMonitor>(
+        std::make_unique<SystemReachabilitySource>(),
+        std::make_unique<S3EndpointProbe>(targets->resolver()));
+    m_reactor = std::make_unique<ConnectivityReactor>(m_monitor.get(), m_controller.get(), targets);
+    bindConnectivity(m_monitor.get(), m_window.get(), m_tray.get());
+
+    SyncController *controller = m_controller.get();
+    m_control = std::make_unique<cli::ControlServer>(m_dataDir, [controller](QJsonObject request) {
+        return answerControl(controller, std::move(request));
+    });
+    QString why;
+    if (!m_control->listen(&why))
+        m_window->showMessage(
+            tr("The control socket could not be opened (%1): `ferry cancel` will not reach "
+               "this window.")
+                .arg(why));
+    m_window->show();
+    emit started(QString());
+}
+
+void DesktopApp::fail(const QString &error)
+{
+    qCCritical(lcUi) << error;
+    QMessageBox::critical(nullptr, tr("Ferry cannot start"), error);
+    emit started(error);
+    QCoreApplication::exit(2);
+}
+
+void DesktopApp::quit(int exitCode)
+{
+    if (m_quitting)
+        return;
+    m_quitting = true;
+    (void)shutdown(exitCode);
+}
+
+QCoro::Task<void> DesktopApp::shutdown(int exitCode)
+{
+    if (m_window)
+        m_window->hide();
+    m_control.reset(); // no new requests while stopping
+    m_reactor.reset(); // an outage while stopping must not cancel anything
+    m_monitor.reset();
+    if (m_scheduler)
+        co_await m_scheduler->shutdown(5000);
+    QCoreApplication::exit(exitCode);
+}
+
+} // namespace ferry
