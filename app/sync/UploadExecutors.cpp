@@ -107,9 +107,11 @@ QCoro::Task<TaskResult> UploadObjectExecutor::execute(TaskContext &ctx)
         auto put =
             co_await client.putObject(target->bucket(), file.key, file.path, ctx.token(),
                                       s3::PutOptions(), progressTo(ctx, counters, 0, before.size));
-        if (!put)
+        // A file rewritten while it was read can also make the request fail (BadDigest):
+        // a change is a reason to send it again, not an error.
+        if (!put && (put.error().isCancelled() || stampOf(file.path) == before))
             co_return std::unexpected(toTaskError(put.error()));
-        if (stampOf(file.path) != before) {
+        if (!put || stampOf(file.path) != before) {
             qCInfo(lcSync) << file.relative << "changed during its upload; sending it again";
             continue;
         }
@@ -329,10 +331,14 @@ QCoro::Task<TaskResult> UploadPartExecutor::execute(TaskContext &ctx)
     auto sent = co_await client.uploadPart(
         uploadOf(*target, file.key, uploadId), part, file.path, offset, length, ctx.token(),
         progressTo(ctx, m_services->counters(file.profile), 0, length));
-    if (!sent)
-        co_return std::unexpected(toTaskError(sent.error()));
+    // Checked after a failure too: a part read while the file was rewritten can fail its
+    // digest check, and the change is then the reason to report.
+    if (!sent && sent.error().isCancelled())
+        co_return std::unexpected(TaskError::cancelled());
     if (stampOf(file.path) != file.stamp)
         co_return std::unexpected(changedError(file.relative));
+    if (!sent)
+        co_return std::unexpected(toTaskError(sent.error()));
     if (auto ok = setState(ctx, QStringLiteral("etag"), sent->etag); !ok)
         co_return std::unexpected(TaskError::retryable(ok.error().message));
     co_return TaskResult{};
