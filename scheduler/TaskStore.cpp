@@ -238,6 +238,12 @@ bool TaskStore::begin()
     // IMMEDIATE takes the write lock up front, so the busy timeout applies when another
     // connection (the app's own tables live in the same file) is writing. A deferred
     // transaction that reads first and writes later would fail at once with SQLITE_BUSY.
+    // For the same reason no cached statement may still hold a read from before: a
+    // single-row read that was never stepped to its end keeps an old snapshot, and once the
+    // app's connection has written, BEGIN IMMEDIATE on that snapshot fails at once
+    // (SQLITE_BUSY_SNAPSHOT) without waiting for the busy timeout.
+    for (auto &statement : m_statements)
+        statement->finish();
     return exec(QStringLiteral("BEGIN IMMEDIATE"));
 }
 

@@ -167,6 +167,26 @@ std::expected<void, ProfileError> AppStore::addProfile(const Profile &profile)
     return {};
 }
 
+std::expected<void, ProfileError> AppStore::updateProfile(const Profile &profile)
+{
+    if (auto ok = profile.validate(); !ok)
+        return ok;
+    auto db = connection();
+    QSqlQuery query(db);
+    query.prepare(QStringLiteral("UPDATE app_profiles SET settings = ? WHERE name = ?"));
+    query.addBindValue(
+        QString::fromUtf8(QJsonDocument(profile.toJson()).toJson(QJsonDocument::Compact)));
+    query.addBindValue(profile.name);
+    if (!query.exec())
+        return std::unexpected(ProfileError{ProfileError::Field::Storage, sqlError(query)});
+    if (query.numRowsAffected() == 0)
+        return std::unexpected(
+            ProfileError{ProfileError::Field::Name,
+                         tr("There is no profile named `%1` to change. See `ferry profile list`.")
+                             .arg(profile.name)});
+    return {};
+}
+
 std::expected<void, QString> AppStore::removeProfile(const QString &name)
 {
     auto db = connection();

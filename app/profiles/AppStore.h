@@ -60,6 +60,8 @@ public:
 
     // profiles
     [[nodiscard]] std::expected<void, ProfileError> addProfile(const Profile &profile);
+    /// Replaces the settings of an existing profile; its journal stays.
+    [[nodiscard]] std::expected<void, ProfileError> updateProfile(const Profile &profile);
     [[nodiscard]] std::expected<void, QString> removeProfile(const QString &name);
     [[nodiscard]] std::expected<std::optional<Profile>, QString> profile(const QString &name);
     [[nodiscard]] std::expected<QList<Profile>, QString> profiles();

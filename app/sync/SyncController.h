@@ -11,6 +11,7 @@
 #include <QSet>
 #include <QThreadPool>
 
+#include <atomic>
 #include <expected>
 #include <memory>
 #include <optional>
@@ -44,7 +45,7 @@ struct ProfileStatus {
     bool scanned = false;
     std::optional<HistoryStatus> lastResult; ///< Of the last finished run, if any.
     QDateTime lastFinished;                  ///< UTC.
-    QString lastError;      ///< The last run's error or cancel reason.
+    QString lastError;                       ///< The last run's error or cancel reason.
     QString lastStopReason; ///< Reason of the last cancel or pause ("user", "offline", ...).
 };
 
@@ -89,8 +90,7 @@ public:
     /// Sweeps the profile's leftovers, then submits its run. Refused while it already runs.
     QFuture<std::expected<TaskId, QString>> sync(QString name);
     /// Cancels every task of the profile (dedup prefix `profile:<name>:`), nothing else.
-    QFuture<std::expected<int, QString>> cancel(QString name,
-                                                QString reason = CancelReason::User);
+    QFuture<std::expected<int, QString>> cancel(QString name, QString reason = CancelReason::User);
     /// Cancels the work of every profile.
     void cancelAll(const QString &reason = CancelReason::User);
     /// Pauses or resumes the profile's endpoint group (every profile on that endpoint).
@@ -113,17 +113,32 @@ signals:
     void cleanupFailed(const QString &name, const QString &detail);
 
 private:
+    /// What the controller knows of one profile beyond its snapshot.
+    struct Entry {
+        ProfileStatus status;
+        bool starting = false;
+        bool running = false;
+        bool cancelling = false;
+        /// Set by cancel() while the start is still sweeping: the run is then not submitted.
+        std::shared_ptr<std::atomic<bool>> startCancelled;
+    };
+    struct Loaded;
+
     void onEvents(const TaskEvents &events);
-    void setActivity(const QString &name, ProfileActivity activity);
+    void onRunEvent(const TaskEvent &event, const QString &name);
+    void apply(const Loaded &loaded);
+    void touch(const QString &name);
+    void touchGroup(const QString &group);
+    [[nodiscard]] ProfileActivity activityOf(const Entry &entry) const;
     [[nodiscard]] QString profileOfKey(const QString &dedupKey) const;
-    [[nodiscard]] ProfileActivity restingActivity(const ProfileStatus &status) const;
 
     Scheduler *m_scheduler;
     std::shared_ptr<SyncServices> m_services;
     std::shared_ptr<SecretStore> m_secrets;
     QThreadPool m_worker; ///< One thread: the store and the sweeps, off the caller's thread.
-    QHash<QString, ProfileStatus> m_profiles;
-    QHash<TaskId, QString> m_runs; ///< Active run id → profile.
+    QHash<QString, Entry> m_profiles;
+    QHash<TaskId, QString> m_runs;  ///< Active run id -> profile.
+    QHash<TaskId, QString> m_tasks; ///< Every active task of a profile -> the profile.
     QSet<QString> m_offlineGroups;
     QSet<QString> m_pausedGroups;
 };

@@ -48,6 +48,12 @@ SyncServices::SyncServices(std::shared_ptr<AppStore> store, std::shared_ptr<Secr
 {
 }
 
+void SyncServices::forgetTarget(const QString &profile)
+{
+    const QMutexLocker lock(&m_mutex);
+    m_targets.remove(profile);
+}
+
 std::expected<SyncTarget, QString> SyncServices::target(const QString &profile)
 {
     QMutexLocker lock(&m_mutex);

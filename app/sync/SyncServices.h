@@ -86,6 +86,8 @@ public:
     [[nodiscard]] AppStore &store() { return *m_store; }
     /// The profile, its parsed remote and the client configuration with its credentials.
     [[nodiscard]] std::expected<SyncTarget, QString> target(const QString &profile);
+    /// Drops the cached target, so the next target() reads the changed profile and secret.
+    void forgetTarget(const QString &profile);
     [[nodiscard]] std::shared_ptr<SyncCounters> counters(const QString &profile);
     void resetCounters(const QString &profile);
 

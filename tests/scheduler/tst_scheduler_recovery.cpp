@@ -93,6 +93,7 @@ private slots:
     void databaseThatIsNotSqlite();
     void readOnlyDatabase();
     void databaseFromANewerVersion();
+    void anotherConnectionWritingAfterAReadDoesNotBlock();
 };
 
 void TestSchedulerRecovery::killedProcessRecoversAtReopen()
@@ -327,6 +328,30 @@ void TestSchedulerRecovery::databaseFromANewerVersion()
     QVERIFY(!opened);
     QVERIFY2(opened.error().message.contains("schema version 99, newer than this Ferry knows"),
              qPrintable(opened.error().message));
+}
+
+void TestSchedulerRecovery::anotherConnectionWritingAfterAReadDoesNotBlock()
+{
+    // The app keeps its own tables in the scheduler's file and writes from its own
+    // connection. A read of the scheduler's (stats) followed by such a write must not make
+    // the scheduler's next transaction fail with "database is locked".
+    Harness h;
+    auto &s = h.start([&](Scheduler &s) { s.registerExecutor("noop", noopExecutor()); });
+    QTest::failOnWarning(QRegularExpression("locked"));
+    QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", "app");
+    db.setDatabaseName(h.options.databasePath);
+    QVERIFY(db.open());
+    QVERIFY(QSqlQuery(db).exec("CREATE TABLE app_side (x INTEGER)"));
+    for (int round = 0; round < 3; ++round) {
+        QVERIFY(await(s.stats()).has_value());
+        QVERIFY(QSqlQuery(db).exec("INSERT INTO app_side (x) VALUES (1)"));
+        const auto submitted = await(s.submit(spec("noop", "g", QStringLiteral("k%1").arg(round))));
+        QVERIFY2(submitted.has_value(),
+                 qPrintable(submitted ? QString() : submitted.error().message));
+    }
+    db.close();
+    db = QSqlDatabase();
+    QSqlDatabase::removeDatabase("app");
 }
 
 int main(int argc, char *argv[])
