@@ -3,6 +3,7 @@
 #include "app/DataDirectory.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QJsonDocument>
 #include <QRegularExpression>
 
@@ -28,7 +29,9 @@ Args parseArgs(const QStringList &args, const QStringList &valued)
         if (valued.contains(name)) {
             if (!hasValue) {
                 if (i + 1 >= args.size()) {
-                    parsed.error = QStringLiteral("--%1 needs a value.").arg(name);
+                    parsed.error = QStringLiteral("--%1 needs a value: write it after the option, "
+                                                  "as in `--%1 VALUE`.")
+                                       .arg(name);
                     return parsed;
                 }
                 value = args.at(++i);
@@ -36,6 +39,8 @@ Args parseArgs(const QStringList &args, const QStringList &valued)
             parsed.options.insert(name, value);
         } else {
             parsed.switches.append(name);
+            if (hasValue)
+                parsed.switchesWithValue.append(name);
         }
     }
     return parsed;
@@ -65,15 +70,20 @@ std::optional<std::chrono::seconds> parseDuration(const QString &text)
     const auto match = pattern.match(text.trimmed());
     if (!match.hasMatch())
         return std::nullopt;
-    qint64 value = match.captured(1).toLongLong();
+    bool ok = false;
+    const qint64 value = match.captured(1).toLongLong(&ok);
     const QString unit = match.captured(2);
+    qint64 scale = 1;
     if (unit == QLatin1String("m"))
-        value *= 60;
+        scale = 60;
     else if (unit == QLatin1String("h"))
-        value *= 3600;
+        scale = 3600;
     else if (unit == QLatin1String("d"))
-        value *= 86400;
-    return std::chrono::seconds(value);
+        scale = 86400;
+    // An overflowing number must not turn into 0 (which would mean "every upload").
+    if (!ok || value > kMaxDuration.count() / scale)
+        return std::nullopt;
+    return std::chrono::seconds(value * scale);
 }
 
 QString formatBytes(double bytes)
@@ -128,10 +138,20 @@ QString historyLine(const QJsonObject &row)
     return line;
 }
 
-std::expected<AppContext, QString> openApp(const QString &dataDir)
+QString missingDataDirMessage(const QString &dataDir)
+{
+    return QStringLiteral("The data directory %1 does not exist, so it holds no profiles. Check "
+                          "--data-dir (or FERRY_DATA_DIR), or add a profile first with `ferry "
+                          "profile add`.")
+        .arg(dataDir);
+}
+
+std::expected<AppContext, QString> openApp(const QString &dataDir, bool create)
 {
     AppContext context;
     context.dataDir = dataDir;
+    if (!create && !QFileInfo::exists(dataDir))
+        return std::unexpected(missingDataDirMessage(dataDir));
     if (!QDir().mkpath(dataDir))
         return std::unexpected(QStringLiteral("Cannot create the data directory %1. Check the "
                                               "path and its permissions, or pass another "

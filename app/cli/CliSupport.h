@@ -20,7 +20,8 @@ struct Args {
     QStringList words;
     QMultiHash<QString, QString> options;
     QStringList switches;
-    QString error; ///< Set when the arguments could not be parsed.
+    QStringList switchesWithValue; ///< Switches written `--name=value`, which is an error.
+    QString error;                 ///< Set when the arguments could not be parsed.
 
     [[nodiscard]] QString option(const QString &name, const QString &fallback = {}) const
     {
@@ -36,7 +37,8 @@ QTextStream &out();
 QTextStream &err();
 void printJson(const QJsonObject &object);
 
-/// `90s`, `30m`, `24h`, `7d` or a number of seconds.
+/// `90s`, `30m`, `24h`, `7d` or a number of seconds; at most kMaxDuration.
+inline constexpr std::chrono::seconds kMaxDuration = std::chrono::hours(24 * 36500);
 [[nodiscard]] std::optional<std::chrono::seconds> parseDuration(const QString &text);
 /// `1.5 MiB`
 [[nodiscard]] QString formatBytes(double bytes);
@@ -51,7 +53,11 @@ struct AppContext {
     std::shared_ptr<AppStore> store;
     std::shared_ptr<SecretStore> secrets;
 };
-/// Opens the data directory's app tables; the error names the cause and fix.
-[[nodiscard]] std::expected<AppContext, QString> openApp(const QString &dataDir);
+/// Opens the data directory's app tables; the error names the cause and fix. Only `create`
+/// makes a directory that does not exist yet (a mistyped --data-dir must not leave one behind).
+[[nodiscard]] std::expected<AppContext, QString> openApp(const QString &dataDir,
+                                                         bool create = false);
+/// Why a data directory that does not exist cannot hold what a command looks for.
+[[nodiscard]] QString missingDataDirMessage(const QString &dataDir);
 
 } // namespace ferry::cli

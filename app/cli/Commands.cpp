@@ -7,6 +7,7 @@
 
 #include <QCoro/QCoroFuture>
 #include <QCoro/QCoroTimer>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QTimer>
 
@@ -67,6 +68,27 @@ QCoro::Task<void> drainCleanups(Scheduler *scheduler, int timeoutMs)
         timer.start(100);
         co_await timer;
     }
+}
+
+/// Why `name` is no profile of the data directory, or nothing when it is one.
+QString unknownProfileProblem(const QString &dataDir, const QString &name)
+{
+    auto app = openApp(dataDir);
+    if (!app)
+        return app.error();
+    auto profile = app->store->profile(name);
+    if (!profile)
+        return profile.error();
+    if (!profile->has_value())
+        return Cli::tr("There is no profile named `%1`. See `ferry profile list`.").arg(name);
+    return {};
+}
+
+QString nothingYet(const QString &dataDir)
+{
+    return Cli::tr("No Ferry data directory at %1 yet: nothing has run. Add a profile with "
+                   "`ferry profile add`, or check --data-dir.")
+        .arg(dataDir);
 }
 
 } // namespace
@@ -224,6 +246,11 @@ QCoro::Task<int> cancelCommand(Args args, QString dataDir)
         err() << Cli::tr("`cancel` takes one profile NAME.") << "\n\n" << usage();
         co_return ExitCode::Usage;
     }
+    const QString problem = unknownProfileProblem(dataDir, args.words.at(1));
+    if (!problem.isEmpty()) {
+        err() << problem << "\n";
+        co_return ExitCode::Usage;
+    }
     QJsonObject req = request(QStringLiteral("cancel"));
     req[QStringLiteral("profile")] = args.words.at(1);
     std::optional<QList<QJsonObject>> answer = ControlServer::ask(dataDir, req);
@@ -259,6 +286,12 @@ QCoro::Task<int> cancelCommand(Args args, QString dataDir)
 
 QCoro::Task<int> historyCommand(Args args, QString dataDir)
 {
+    if (args.words.size() != 1) {
+        err() << Cli::tr("`history` takes no NAME; show one profile's rows with --profile NAME.")
+              << "\n\n"
+              << usage();
+        co_return ExitCode::Usage;
+    }
     QJsonObject req = request(QStringLiteral("history"));
     req[QStringLiteral("profile")] = args.option(QStringLiteral("profile"));
     const QString status = args.option(QStringLiteral("status"));
@@ -279,6 +312,11 @@ QCoro::Task<int> historyCommand(Args args, QString dataDir)
         co_return ExitCode::Usage;
     }
     req[QStringLiteral("limit")] = limit;
+    if (!QFileInfo::exists(dataDir)) {
+        if (!args.has(QStringLiteral("json")))
+            out() << nothingYet(dataDir) << "\n";
+        co_return ExitCode::Ok;
+    }
     std::optional<QList<QJsonObject>> answer = ControlServer::ask(dataDir, req);
     if (!answer) {
         auto opened = co_await openScheduler(dataDir, nullptr);
@@ -295,6 +333,15 @@ QCoro::Task<int> historyCommand(Args args, QString dataDir)
 
 QCoro::Task<int> statusCommand(Args args, QString dataDir)
 {
+    if (args.words.size() != 1) {
+        err() << Cli::tr("`status` takes no NAME.") << "\n\n" << usage();
+        co_return ExitCode::Usage;
+    }
+    if (!QFileInfo::exists(dataDir)) {
+        if (!args.has(QStringLiteral("json")))
+            out() << nothingYet(dataDir) << "\n";
+        co_return ExitCode::Ok;
+    }
     QJsonObject req = request(QStringLiteral("status"));
     std::optional<QList<QJsonObject>> answer = ControlServer::ask(dataDir, req);
     if (!answer) {
@@ -322,7 +369,8 @@ QCoro::Task<int> cleanupCommand(Args args, QString dataDir)
     if (const QString text = args.option(QStringLiteral("older-than")); !text.isEmpty()) {
         const auto parsed = parseDuration(text);
         if (!parsed) {
-            err() << Cli::tr("--older-than `%1` is not a duration. Use e.g. 90s, 30m, 24h or 7d.")
+            err() << Cli::tr("--older-than `%1` is not a duration Ferry accepts. Use e.g. 90s, "
+                             "30m, 24h or 7d (at most 36500d).")
                          .arg(text)
                   << "\n";
             co_return ExitCode::Usage;

@@ -2,12 +2,15 @@
 #include "Commands.h"
 
 #include <QDir>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <string>
+#include <unistd.h>
 
 namespace ferry::cli {
 
@@ -20,6 +23,39 @@ std::optional<qint64> parseSize(const QString &text)
     if (!ok || value < 0)
         return std::nullopt;
     return value;
+}
+
+/// The secret piped into stdin: exactly one line (its line break is dropped).
+std::expected<QString, QString> readSecret()
+{
+    std::string all;
+    if (::isatty(STDIN_FILENO)) { // typed: one line, no Ctrl-D needed
+        std::getline(std::cin, all);
+    } else { // piped: all of it, so a second line is seen and refused
+        all.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    QString secret = QString::fromUtf8(all.data(), qsizetype(all.size()));
+    if (secret.endsWith(QLatin1Char('\n')))
+        secret.chop(1);
+    if (secret.endsWith(QLatin1Char('\r')))
+        secret.chop(1);
+    secret = secret.trimmed();
+    if (secret.isEmpty())
+        return std::unexpected(
+            Cli::tr("--secret-stdin read an empty secret. Pipe the secret access key into ferry, "
+                    "e.g. `pass show s3 | ferry profile add ...`."));
+    // Never echo the secret itself: only what is wrong with it.
+    if (secret.contains(QLatin1Char('\n')) || secret.contains(QLatin1Char('\r')))
+        return std::unexpected(
+            Cli::tr("The secret read by --secret-stdin holds a line break. Pipe exactly one "
+                    "line, the secret access key alone."));
+    for (const QChar c : std::as_const(secret))
+        if (c.category() == QChar::Other_Control || c.category() == QChar::Other_Format)
+            return std::unexpected(
+                Cli::tr("The secret read by --secret-stdin holds a control character "
+                        "(U+%1). Pipe the secret access key alone, as plain text.")
+                    .arg(c.unicode(), 4, 16, QLatin1Char('0')));
+    return secret;
 }
 
 QJsonObject profileJson(const Profile &profile, SecretStore &secrets)
@@ -73,8 +109,17 @@ int add(const Args &args, AppContext &app)
         }
         *size.target = *value;
     }
-    if (const QString text = args.option(QStringLiteral("concurrency")); !text.isEmpty())
-        profile.concurrency = text.toInt();
+    if (const QString text = args.option(QStringLiteral("concurrency")); !text.isEmpty()) {
+        bool ok = false;
+        profile.concurrency = text.toInt(&ok);
+        if (!ok) {
+            err() << Cli::tr("--concurrency `%1` is not a number. Choose 1 to 64 transfers at "
+                             "once.")
+                         .arg(text)
+                  << "\n";
+            return ExitCode::Usage;
+        }
+    }
     if (const QString text = args.option(QStringLiteral("on-offline")); !text.isEmpty()) {
         const auto reaction = offlineReactionFromText(text);
         if (!reaction) {
@@ -86,15 +131,12 @@ int add(const Args &args, AppContext &app)
     }
     QString secret;
     if (args.has(QStringLiteral("secret-stdin"))) {
-        std::string line;
-        std::getline(std::cin, line);
-        secret = QString::fromStdString(line).trimmed();
-        if (secret.isEmpty()) {
-            err() << Cli::tr("--secret-stdin read an empty secret. Pipe the secret access key "
-                             "into ferry, e.g. `pass show s3 | ferry profile add ...`.")
-                  << "\n";
+        auto read = readSecret();
+        if (!read) {
+            err() << read.error() << "\n";
             return ExitCode::Usage;
         }
+        secret = *read;
     }
     if (auto added = app.store->addProfile(profile); !added) {
         err() << added.error().message << "\n";
@@ -123,7 +165,22 @@ int add(const Args &args, AppContext &app)
 int profileCommand(const Args &args, const QString &dataDir)
 {
     const QString sub = args.words.value(1);
-    auto app = openApp(dataDir);
+    if (sub == QLatin1String("list") && args.words.size() != 2) {
+        err() << Cli::tr("`profile list` takes no NAME; see one profile with `ferry profile show "
+                         "NAME`.")
+              << "\n\n"
+              << usage();
+        return ExitCode::Usage;
+    }
+    if (sub == QLatin1String("list") && !QFileInfo::exists(dataDir)) {
+        out() << (args.has(QStringLiteral("json"))
+                      ? QStringLiteral("[]")
+                      : Cli::tr("No profiles yet. Add one with `ferry profile add NAME --local "
+                                "DIR --remote URL`."))
+              << "\n";
+        return ExitCode::Ok;
+    }
+    auto app = openApp(dataDir, sub == QLatin1String("add"));
     if (!app) {
         err() << app.error() << "\n";
         return ExitCode::Usage;

@@ -70,6 +70,15 @@ QString progressText(const QList<ProfileRun> &runs, double elapsedSec)
              eta);
 }
 
+/// The first name that occurs twice, or an empty string.
+QString firstRepeated(const QStringList &names)
+{
+    for (qsizetype i = 0; i < names.size(); ++i)
+        if (names.indexOf(names.at(i)) != i)
+            return names.at(i);
+    return {};
+}
+
 bool isFileType(const QString &type)
 {
     return type == SyncTypes::UploadObject || type == SyncTypes::UploadMultipart ||
@@ -155,7 +164,7 @@ void printOutcome(const QJsonObject &result)
     for (const auto &failure : failures)
         err() << "  " << failure.toObject().value(QStringLiteral("file")).toString() << ": "
               << failure.toObject().value(QStringLiteral("reason")).toString() << "\n";
-    if (failures.isEmpty() && result.contains(QStringLiteral("error")))
+    if (result.contains(QStringLiteral("error")))
         err() << "  " << result.value(QStringLiteral("error")).toString() << "\n";
 }
 
@@ -169,6 +178,13 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
         err() << Cli::tr("`sync` needs at least one profile NAME. See `ferry profile list`.")
               << "\n\n"
               << usage();
+        co_return ExitCode::Usage;
+    }
+    const QString repeated = firstRepeated(names);
+    if (!repeated.isEmpty()) {
+        err() << Cli::tr("The profile `%1` is named more than once. Name each profile once.")
+                     .arg(repeated)
+              << "\n";
         co_return ExitCode::Usage;
     }
     auto app = openApp(dataDir);

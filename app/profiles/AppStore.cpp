@@ -36,24 +36,54 @@ QThreadStorage<ThreadConnection *> &threadConnections()
     return storage;
 }
 
+/// The cause of an SQLite failure and what to do about it. `path` may be empty.
+QString failureMessage(const QSqlError &error, const QString &path)
+{
+    const QString what = path.isEmpty() ? AppStore::tr("Ferry's database")
+                                        : AppStore::tr("Ferry's database %1").arg(path);
+    const QString why = error.text();
+    // SQLite's primary result codes (the low byte of an extended code).
+    switch (error.nativeErrorCode().toInt() & 0xff) {
+    case 5: // SQLITE_BUSY
+    case 6: // SQLITE_LOCKED
+        return AppStore::tr("%1 is locked by another program (%2), e.g. an sqlite3 shell or a "
+                            "backup tool: close it and try again.")
+            .arg(what, why);
+    case 8: // SQLITE_READONLY
+        return AppStore::tr("%1 is read-only (%2): make it and its folder writable (e.g. chmod "
+                            "u+w), or use another --data-dir.")
+            .arg(what, why);
+    case 11: // SQLITE_CORRUPT
+    case 26: // SQLITE_NOTADB
+        return AppStore::tr("%1 is damaged or not a database (%2): move it away (Ferry then "
+                            "starts a new one) or restore it from a backup, or use another "
+                            "--data-dir.")
+            .arg(what, why);
+    case 10: // SQLITE_IOERR: EFBIG, EIO...
+    case 13: // SQLITE_FULL
+        return AppStore::tr("%1 could not be written (%2): check that the disk is not full and "
+                            "no file size limit (ulimit -f) applies, then try again. Nothing "
+                            "was changed.")
+            .arg(what, why);
+    case 14: // SQLITE_CANTOPEN
+        return AppStore::tr("Cannot open %1 (%2): if it is not a file, move it away; check that "
+                            "its folder is writable (e.g. chmod u+w), or use another --data-dir.")
+            .arg(what, why);
+    default:
+        return AppStore::tr("%1 failed (%2): check that the data directory is writable and the "
+                            "disk is not full.")
+            .arg(what, why);
+    }
+}
+
 QString sqlError(const QSqlQuery &query)
 {
-    return AppStore::tr("Ferry's database failed: %1. Check that the data directory is writable "
-                        "and the disk is not full.")
-        .arg(query.lastError().text());
+    return failureMessage(query.lastError(), {});
 }
 
 std::expected<void, QString> exec(QSqlQuery &query)
 {
     if (!query.exec())
-        return std::unexpected(sqlError(query));
-    return {};
-}
-
-std::expected<void, QString> execText(QSqlDatabase db, const QString &sql)
-{
-    QSqlQuery query(db);
-    if (!query.exec(sql))
         return std::unexpected(sqlError(query));
     return {};
 }
@@ -93,9 +123,13 @@ std::expected<void, QString> AppStore::open()
 {
     auto db = connection();
     if (!db.isOpen())
-        return std::unexpected(tr("Cannot open Ferry's database `%1`: %2. Check that the data "
-                                  "directory exists and is writable.")
-                                   .arg(m_path, db.lastError().text()));
+        return std::unexpected(failureMessage(db.lastError(), m_path));
+    {
+        // Reading the schema first tells a damaged or foreign file from a writing problem.
+        QSqlQuery probe(db);
+        if (!probe.exec(QStringLiteral("SELECT count(*) FROM sqlite_master")) || !probe.next())
+            return std::unexpected(failureMessage(probe.lastError(), m_path));
+    }
     const char *statements[] = {
         "CREATE TABLE IF NOT EXISTS app_schema (version INTEGER NOT NULL)",
         "CREATE TABLE IF NOT EXISTS app_profiles (name TEXT PRIMARY KEY, settings TEXT NOT NULL)",
@@ -111,18 +145,20 @@ std::expected<void, QString> AppStore::open()
         "etag TEXT NOT NULL, PRIMARY KEY (upload_id, part))",
     };
     if (!db.transaction())
-        return std::unexpected(
-            tr("Cannot write Ferry's database `%1`: %2.").arg(m_path, db.lastError().text()));
+        return std::unexpected(failureMessage(db.lastError(), m_path));
     for (const char *sql : statements) {
-        if (auto ok = execText(db, QString::fromLatin1(sql)); !ok) {
+        QSqlQuery create(db);
+        if (!create.exec(QString::fromLatin1(sql))) {
+            const QString why = failureMessage(create.lastError(), m_path);
             db.rollback();
-            return ok;
+            return std::unexpected(why);
         }
     }
     QSqlQuery version(db);
     if (!version.exec(QStringLiteral("SELECT version FROM app_schema"))) {
+        const QString why = failureMessage(version.lastError(), m_path);
         db.rollback();
-        return std::unexpected(sqlError(version));
+        return std::unexpected(why);
     }
     if (!version.next()) {
         QSqlQuery insert(db);
@@ -141,7 +177,7 @@ std::expected<void, QString> AppStore::open()
     }
     version.finish();
     if (!db.commit())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     return {};
 }
 
@@ -191,7 +227,7 @@ std::expected<void, QString> AppStore::removeProfile(const QString &name)
 {
     auto db = connection();
     if (!db.transaction())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     const char *statements[] = {"DELETE FROM app_profiles WHERE name = ?",
                                 "DELETE FROM sync_journal WHERE profile = ?",
                                 "DELETE FROM sync_remote WHERE profile = ?"};
@@ -208,7 +244,7 @@ std::expected<void, QString> AppStore::removeProfile(const QString &name)
             removed = query.numRowsAffected() > 0 ? 1 : -1;
     }
     if (!db.commit())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     if (removed < 0)
         return std::unexpected(
             tr("There is no profile named `%1`. See `ferry profile list`.").arg(name));
@@ -288,7 +324,7 @@ std::expected<void, QString> AppStore::addRemote(const QString &profile,
 {
     auto db = connection();
     if (!db.transaction())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     QSqlQuery query(db);
     query.prepare(QStringLiteral("INSERT OR REPLACE INTO sync_remote (profile, key, size, etag, "
                                  "seen) VALUES (?, ?, ?, ?, 0)"));
@@ -303,7 +339,7 @@ std::expected<void, QString> AppStore::addRemote(const QString &profile,
         }
     }
     if (!db.commit())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     return {};
 }
 
@@ -323,7 +359,7 @@ std::expected<void, QString> AppStore::markSeen(const QString &profile, const QS
 {
     auto db = connection();
     if (!db.transaction())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     QSqlQuery query(db);
     query.prepare(QStringLiteral("UPDATE sync_remote SET seen = 1 WHERE profile = ? AND key = ?"));
     for (const auto &key : keys) {
@@ -335,7 +371,7 @@ std::expected<void, QString> AppStore::markSeen(const QString &profile, const QS
         }
     }
     if (!db.commit())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     return {};
 }
 
@@ -374,7 +410,7 @@ std::expected<void, QString> AppStore::forgetUpload(const QString &uploadId)
 {
     auto db = connection();
     if (!db.transaction())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     const char *statements[] = {"DELETE FROM sync_uploads WHERE upload_id = ?",
                                 "DELETE FROM sync_parts WHERE upload_id = ?"};
     for (const char *sql : statements) {
@@ -387,7 +423,7 @@ std::expected<void, QString> AppStore::forgetUpload(const QString &uploadId)
         }
     }
     if (!db.commit())
-        return std::unexpected(db.lastError().text());
+        return std::unexpected(failureMessage(db.lastError(), {}));
     return {};
 }
 

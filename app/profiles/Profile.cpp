@@ -16,6 +16,46 @@ std::unexpected<ProfileError> fail(ProfileError::Field field, QString message)
     return std::unexpected(ProfileError{field, std::move(message)});
 }
 
+/// An access key id goes into every request's Authorization header: printable ASCII only.
+std::expected<void, QString> checkAccessKeyId(const QString &id)
+{
+    if (id.contains(QLatin1Char('\n')) || id.contains(QLatin1Char('\r')))
+        return std::unexpected(
+            Profile::tr("The access key id holds a line break. Give the id alone, on one line "
+                        "(e.g. AKIAIOSFODNN7EXAMPLE)."));
+    for (const QChar c : id) {
+        if (c.isSpace())
+            return std::unexpected(
+                Profile::tr("The access key id `%1` contains a space. Give the id alone, "
+                            "without spaces (e.g. AKIAIOSFODNN7EXAMPLE).")
+                    .arg(id));
+        if (c.unicode() < 0x21 || c.unicode() > 0x7e)
+            return std::unexpected(
+                Profile::tr("The access key id holds a control or non-ASCII character (U+%1). "
+                            "Copy the id again, as plain text.")
+                    .arg(c.unicode(), 4, 16, QLatin1Char('0')));
+    }
+    if (id.size() > 128)
+        return std::unexpected(Profile::tr("The access key id has %1 characters; ids have at "
+                                           "most 128. Check that it is the id, not the secret.")
+                                   .arg(id.size()));
+    return {};
+}
+
+std::expected<void, QString> checkExclude(const QString &glob)
+{
+    if (glob.isEmpty())
+        return std::unexpected(Profile::tr("An exclude pattern is empty. Give a glob such as "
+                                           "`*.tmp`, or leave --exclude out."));
+    const auto re = QRegularExpression::fromWildcard(
+        glob, Qt::CaseSensitive, QRegularExpression::UnanchoredWildcardConversion);
+    if (!re.isValid() || glob.count(QLatin1Char('[')) != glob.count(QLatin1Char(']')))
+        return std::unexpected(Profile::tr("The exclude pattern `%1` is not a valid pattern: "
+                                           "check its brackets, as in `*.tmp` or `build/*`.")
+                                   .arg(glob));
+    return {};
+}
+
 } // namespace
 
 std::expected<void, ProfileError> Profile::validate() const
@@ -52,6 +92,18 @@ std::expected<void, ProfileError> Profile::validate() const
         return fail(F::Remote, tr("The remote `%1` names no bucket. Add it after the host: "
                                   "s3://HOST/BUCKET[/PREFIX].")
                                    .arg(remote));
+    static const QRegularExpression regionPattern(QStringLiteral("^[a-z0-9-]{1,32}$"));
+    if (!region.isEmpty() && !regionPattern.match(region).hasMatch())
+        return fail(F::Region, tr("The region `%1` is not valid: regions look like `us-east-1` "
+                                  "(lowercase letters, digits and `-`). Leave it out to use the "
+                                  "endpoint's default.")
+                                   .arg(region));
+    if (auto ok = checkAccessKeyId(accessKeyId); !ok)
+        return fail(F::Storage, ok.error()); // the credentials' editor
+    for (const auto &glob : excludes) {
+        if (auto ok = checkExclude(glob); !ok)
+            return fail(F::Local, ok.error()); // excludes belong to the folder
+    }
     if (partSize < s3::limits::MinPartSize || partSize > s3::limits::MaxPartSize)
         return fail(F::PartSize, tr("The part size %1 bytes is outside S3's limits. Choose between "
                                     "5 MiB (5242880) and 5 GiB (5368709120) bytes.")

@@ -199,6 +199,41 @@ std::expected<s3::Credentials, QString> resolveCredentials(const Profile &profil
         return std::unexpected(stored.error());
     credentials.secretAccessKey = stored->value_or(qEnvironmentVariable("AWS_SECRET_ACCESS_KEY"));
     credentials.sessionToken = qEnvironmentVariable("AWS_SESSION_TOKEN");
+    const QString fromEnv = SecretStore::tr("Set it again, on one line");
+    const QString fromStore =
+        SecretStore::tr("Store it again with `ferry profile add ... --secret-stdin`");
+    // A line break or control character would end up in the request's headers.
+    const struct {
+        const QString &value;
+        QString origin;
+        QString fix;
+    } pieces[] = {
+        {credentials.accessKeyId,
+         profile.accessKeyId.isEmpty()
+             ? QStringLiteral("AWS_ACCESS_KEY_ID")
+             : SecretStore::tr("the access key id of profile `%1`").arg(profile.name),
+         fromEnv},
+        {credentials.secretAccessKey,
+         stored->has_value()
+             ? SecretStore::tr("the stored secret of profile `%1`").arg(profile.name)
+             : QStringLiteral("AWS_SECRET_ACCESS_KEY"),
+         stored->has_value() ? fromStore : fromEnv},
+        {credentials.sessionToken, QStringLiteral("AWS_SESSION_TOKEN"), fromEnv},
+    };
+    for (const auto &piece : pieces) {
+        const bool lineBreak =
+            piece.value.contains(QLatin1Char('\n')) || piece.value.contains(QLatin1Char('\r'));
+        bool control = false;
+        for (const QChar c : piece.value)
+            control = control || c.category() == QChar::Other_Control;
+        if (lineBreak || control)
+            return std::unexpected(SecretStore::tr("%1 holds a %2, which cannot be sent in a "
+                                                   "request. %3, without it.")
+                                       .arg(piece.origin,
+                                            lineBreak ? SecretStore::tr("line break")
+                                                      : SecretStore::tr("control character"),
+                                            piece.fix));
+    }
     if (credentials.accessKeyId.isEmpty())
         return std::unexpected(SecretStore::tr("Profile `%1` has no access key id. Add one with "
                                                "--access-key-id, or set AWS_ACCESS_KEY_ID.")
