@@ -25,6 +25,7 @@ ConnectivityReactor::ConnectivityReactor(ConnectivityMonitor *monitor, SyncContr
       m_options(options), m_stallTimer(new QTimer(this))
 {
     m_clock.start();
+    m_worker.setMaxThreadCount(1);
     Scheduler *scheduler = controller->scheduler();
     connect(monitor, &ConnectivityMonitor::endpointStateChanged, this,
             &ConnectivityReactor::onEndpointStateChanged);
@@ -60,7 +61,10 @@ ConnectivityReactor::ConnectivityReactor(ConnectivityMonitor *monitor, SyncContr
     m_stallTimer->start(std::max<qint64>(100, m_options.stallThreshold.count() / 3));
 }
 
-ConnectivityReactor::~ConnectivityReactor() = default;
+ConnectivityReactor::~ConnectivityReactor()
+{
+    m_worker.waitForDone();
+}
 
 void ConnectivityReactor::onProfilesChanged()
 {
@@ -118,7 +122,13 @@ void ConnectivityReactor::goOffline(const QString &group)
     m_controller->setGroupOnline(group, false);
     if (!cancelled.isEmpty()) {
         if (paused.isEmpty()) {
+            // One atomic cancel for the endpoint: runs, uploads, sweeps.
             (void)m_controller->scheduler()->cancelGroup(group, kOffline);
+            // A profile still sweeping before its run is stopped by the controller.
+            for (const QString &name : std::as_const(cancelled))
+                if (const auto status = m_controller->status(name);
+                    status && status->activity == ProfileActivity::Starting)
+                    (void)m_controller->cancel(name, kOffline);
         } else {
             for (const QString &name : std::as_const(cancelled))
                 (void)m_controller->cancel(name, kOffline);
@@ -148,6 +158,7 @@ void ConnectivityReactor::goOnline(const QString &group)
             sweepOnly.append(name); // sync() sweeps before its run; the others get a sweep
         }
     }
+    qCInfo(lcConnectivity) << group << "is back: re-sync" << resync << "sweep" << sweepOnly;
     sweep(group, sweepOnly);
     releasePause(group, kOffline);
     for (const QString &name : std::as_const(resync))
@@ -182,9 +193,9 @@ void ConnectivityReactor::claimPause(const QString &group, const QString &why)
     if (names.isEmpty())
         return;
     m_pauseClaims[group].insert(why);
+    m_claimedAtMs.insert(group, m_clock.elapsed());
     m_pausedGroups.insert(group);
-    for (const QString &name : names)
-        m_controller->pause(name, why);
+    m_controller->pause(names.first(), why); // the whole endpoint, with the reason for each
     emit reacted(group, QStringLiteral("pause"), names);
 }
 
@@ -207,19 +218,22 @@ void ConnectivityReactor::releasePause(const QString &group, const QString &why)
 
 void ConnectivityReactor::sweep(const QString &group, const QStringList &profiles)
 {
-    // The targets are cached by SyncServices (the probe resolved them): no store access.
-    QStringList swept;
-    for (const QString &name : profiles) {
-        auto target = m_controller->services().target(name);
-        if (!target) {
-            qCWarning(lcConnectivity) << "no sweep for" << name << ":" << target.error();
-            continue;
+    if (profiles.isEmpty())
+        return;
+    // Resolving a target may read the app store: off this (the UI) thread.
+    SyncServices *services = &m_controller->services();
+    Scheduler *scheduler = m_controller->scheduler();
+    m_worker.start([services, scheduler, profiles] {
+        for (const QString &name : profiles) {
+            auto target = services->target(name);
+            if (!target) {
+                qCWarning(lcConnectivity) << "no sweep for" << name << ":" << target.error();
+                continue;
+            }
+            (void)scheduler->submit(sweepSpec(*target));
         }
-        (void)m_controller->scheduler()->submit(sweepSpec(*target));
-        swept.append(name);
-    }
-    if (!swept.isEmpty())
-        emit reacted(group, QStringLiteral("sweep"), swept);
+    });
+    emit reacted(group, QStringLiteral("sweep"), profiles);
 }
 
 void ConnectivityReactor::tryResync(const QString &name)
@@ -232,8 +246,10 @@ void ConnectivityReactor::tryResync(const QString &name)
         return;
     }
     if (m_states.value(status->group) == EndpointState::Offline || isActive(name) ||
-        status->activity == ProfileActivity::Cancelling)
+        status->activity == ProfileActivity::Cancelling) {
+        qCDebug(lcConnectivity) << "re-sync of" << name << "waits:" << toText(status->activity);
         return; // again on its next change
+    }
     m_resyncStarting.insert(name);
     const QString group = status->group;
     m_controller->sync(name).then(this, [this, name, group](std::expected<TaskId, QString> run) {
@@ -267,10 +283,13 @@ bool ConnectivityReactor::isActive(const QString &name) const
 
 bool ConnectivityReactor::userPaused(const QString &group) const
 {
+    // The controller's pause() marks every profile of the endpoint with the user's reason;
+    // its cancel() marks one, and a cancelled run is not a pause.
+    const qint64 claimedAt = m_claimedAtMs.value(group, 0);
     for (const QString &name : m_controller->profilesOnGroup(group)) {
         const auto status = m_controller->status(name);
         if (status && status->lastStopReason == CancelReason::User &&
-            status->activity == ProfileActivity::Paused)
+            m_userCancelAtMs.value(name, -1) < claimedAt)
             return true;
     }
     return false;
@@ -289,39 +308,50 @@ void ConnectivityReactor::onEvents(const TaskEvents &events)
     const qint64 now = m_clock.elapsed();
     QStringList finishedRuns;
     for (const TaskEvent &event : events) {
-        if (event.type == SyncTypes::Run) {
-            if (event.kind == TaskEvent::Kind::Submitted) {
-                const QString name = profileOfKey(event.dedupKey);
-                if (!name.isEmpty())
-                    m_activeRuns.insert(event.id, name);
-            } else if (event.kind == TaskEvent::Kind::Completed ||
-                       event.kind == TaskEvent::Kind::Failed ||
-                       event.kind == TaskEvent::Kind::Cancelled ||
-                       event.kind == TaskEvent::Kind::Superseded) {
-                const QString name = m_activeRuns.take(event.id);
-                if (!name.isEmpty())
-                    finishedRuns.append(name);
+        // Only Submitted, Started, Waiting, Retrying, Completed and the first Failed carry
+        // the task's group and type: remember them by id for the others.
+        if (!event.group.isEmpty() && !m_tasks.contains(event.id))
+            m_tasks.insert(event.id,
+                           KnownTask{event.group, event.type, profileOfKey(event.dedupKey)});
+        const KnownTask task = m_tasks.value(event.id);
+        const bool ends = event.kind == TaskEvent::Kind::Completed ||
+                          event.kind == TaskEvent::Kind::Cancelled ||
+                          event.kind == TaskEvent::Kind::Superseded ||
+                          (event.kind == TaskEvent::Kind::Failed && event.group.isEmpty());
+        if (task.type == SyncTypes::Run && !task.profile.isEmpty()) {
+            if (event.kind == TaskEvent::Kind::Submitted || event.kind == TaskEvent::Kind::Started)
+                m_activeRuns.insert(event.id, task.profile);
+            if (ends || event.kind == TaskEvent::Kind::Failed) {
+                m_activeRuns.remove(event.id);
+                finishedRuns.append(task.profile);
+                if (event.kind == TaskEvent::Kind::Cancelled && event.detail == CancelReason::User)
+                    m_userCancelAtMs.insert(task.profile, now);
             }
         }
+        if (ends)
+            m_tasks.remove(event.id);
+        if (task.group.isEmpty())
+            continue;
         switch (event.kind) {
         case TaskEvent::Kind::Started:
-            m_running[event.group].insert(event.id);
-            m_lastActivity.insert(event.group, now);
+            m_running[task.group].insert(event.id);
+            m_lastActivity.insert(task.group, now);
             break;
         case TaskEvent::Kind::Progress:
-            m_lastActivity.insert(event.group, now);
+            m_lastActivity.insert(task.group, now);
             break;
         case TaskEvent::Kind::Retrying:
-            m_running[event.group].remove(event.id);
-            m_monitor->suspect(event.group, tr("a task will retry: %1").arg(event.detail));
+            m_running[task.group].remove(event.id);
+            m_monitor->suspect(task.group, tr("a task will retry: %1").arg(event.detail));
             break;
         case TaskEvent::Kind::Cancelling:
             if (event.detail.startsWith(QLatin1String("clean-up will retry")))
-                m_monitor->suspect(event.group, tr("a clean-up will retry: %1").arg(event.detail));
+                m_monitor->suspect(task.group, tr("a clean-up will retry: %1").arg(event.detail));
             break;
         case TaskEvent::Kind::Failed:
-            m_running[event.group].remove(event.id);
-            m_monitor->suspect(event.group, tr("a task failed: %1").arg(event.detail));
+            m_running[task.group].remove(event.id);
+            if (!event.detail.isEmpty())
+                m_monitor->suspect(task.group, tr("a task failed: %1").arg(event.detail));
             break;
         case TaskEvent::Kind::Submitted:
         case TaskEvent::Kind::Resumed:
@@ -331,7 +361,7 @@ void ConnectivityReactor::onEvents(const TaskEvents &events)
         case TaskEvent::Kind::Completed:
         case TaskEvent::Kind::Cancelled:
         case TaskEvent::Kind::Superseded:
-            m_running[event.group].remove(event.id);
+            m_running[task.group].remove(event.id);
             break;
         }
     }

@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QObject>
 #include <QSet>
+#include <QThreadPool>
 
 #include <chrono>
 #include <memory>
@@ -86,6 +87,13 @@ private:
     [[nodiscard]] bool userPaused(const QString &group) const;
     [[nodiscard]] QString profileOfKey(const QString &dedupKey) const;
 
+    /// What an event without a record (Cancelled, Progress, ...) needs to know of its task.
+    struct KnownTask {
+        QString group;
+        QString type;
+        QString profile; ///< Empty when the task is no profile's.
+    };
+
     ConnectivityMonitor *m_monitor;
     SyncController *m_controller;
     std::shared_ptr<SyncProbeTargets> m_targets;
@@ -99,6 +107,10 @@ private:
     QHash<QString, int> m_resyncAttempts;        ///< refused sync() calls per profile
     QHash<QString, int> m_ownResumes;            ///< resumes the reactor asked for, not seen yet
     QHash<TaskId, QString> m_activeRuns;         ///< sync-run task → profile
+    QHash<TaskId, KnownTask> m_tasks;            ///< active tasks seen in events
+    QHash<QString, qint64> m_claimedAtMs;        ///< group → when the reactor paused it
+    QHash<QString, qint64> m_userCancelAtMs;     ///< profile → when the user cancelled its run
+    QThreadPool m_worker;                        ///< Sweeps' target look-ups, off this thread
     bool m_metered = false;
     QHash<QString, QSet<TaskId>> m_running; ///< group → tasks running now
     QHash<QString, qint64> m_lastActivity;  ///< group → ms (m_clock) of its last progress

@@ -1,0 +1,342 @@
+// The reactions to the connectivity monitor's verdicts, with an injected reachability source
+// and probe, on the real sync engine against the shared local S3 server. Two endpoint groups
+// on one server: `127.0.0.1:PORT` and `localhost:PORT`.
+
+#include "ReactionRig.h"
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+constexpr qint64 MiB = 1024 * 1024;
+const QString kLocal = QStringLiteral("127.0.0.1");
+const QString kLocalhost = QStringLiteral("localhost");
+} // namespace
+
+class TestConnectivityReactions : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_tmp;
+    std::optional<S3TestServer> m_server;
+    int m_serial = 0;
+
+    /// A fresh folder of `files` multipart-sized files and a fresh bucket.
+    QString makeTree(const QString &bucket, int files, qint64 size = 12 * MiB)
+    {
+        const QString root = m_tmp.filePath(bucket);
+        for (int i = 0; i < files; ++i)
+            writeFile(root, QStringLiteral("big-%1.bin").arg(i), size);
+        return root;
+    }
+
+    QString uniqueBucket(const char *stem)
+    {
+        // Unique across runs too: the shared server keeps its buckets for the whole ctest run.
+        return QStringLiteral("%1-%2-%3")
+            .arg(QLatin1String(stem))
+            .arg(QDateTime::currentMSecsSinceEpoch())
+            .arg(++m_serial);
+    }
+
+    void createBucket(ReactionRig &rig, const QString &bucket)
+    {
+        auto client = rig.harness.client();
+        QVERIFY(QCoro::waitFor(client->createBucket(bucket, {})).has_value());
+    }
+
+    /// Every byte of `root` is in `bucket` under `prefix`, and no multipart upload is left.
+    void verifyUploaded(ReactionRig &rig, const QString &root, const QString &bucket,
+                        const QString &prefix)
+    {
+        auto client = rig.harness.client();
+        QTemporaryDir downloads;
+        const auto names = QDir(root).entryList(QDir::Files);
+        QVERIFY(!names.isEmpty());
+        for (const QString &name : names) {
+            auto got = QCoro::waitFor(
+                client->getObject(bucket, prefix + name, downloads.filePath(name), {}));
+            QVERIFY2(got.has_value(), qPrintable(name));
+            QVERIFY(readAll(downloads.filePath(name)) == readAll(QDir(root).filePath(name)));
+        }
+        auto uploads = QCoro::waitFor(client->listAllMultipartUploads(bucket, prefix, {}));
+        QVERIFY(uploads.has_value());
+        for (const auto &upload : *uploads)
+            qWarning() << "left behind:" << upload.key << upload.uploadId << upload.initiated;
+        if (!uploads->isEmpty()) {
+            HistoryQuery query;
+            query.type = SyncTypes::UploadMultipart;
+            for (const auto &row : rig.harness.history(query))
+                qWarning() << row.label << toText(row.status) << row.reason << toText(row.cleanup)
+                           << row.startedAt << row.finishedAt << row.error;
+        }
+        QCOMPARE(uploads->size(), 0);
+    }
+
+    void makeUnreachable(ReactionRig &rig, const QString &group)
+    {
+        rig.probe->setReachable(group, false, QStringLiteral("connection refused (test)"));
+        rig.monitor->suspect(group, QStringLiteral("test"));
+    }
+
+private slots:
+    void initTestCase()
+    {
+        m_server = S3TestServer::fromEnvironment();
+        QVERIFY2(m_server, qPrintable(S3TestServer::environmentProblem()));
+    }
+
+    void disconnectedCancelsEveryEndpointWithReasonOffline()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("disc");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 4);
+        rig.addProfile("near", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        rig.addProfile("far", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
+        rig.start();
+        QVERIFY(rig.group("near") != rig.group("far"));
+        QTRY_VERIFY(rig.monitor->endpointState(rig.group("near")) == EndpointState::Online);
+        QTRY_VERIFY(rig.monitor->endpointState(rig.group("far")) == EndpointState::Online);
+        const TaskId near = rig.sync("near");
+        const TaskId far = rig.sync("far");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("near") && rig.uploading("far"), 60'000);
+
+        rig.source->setReachability(SystemReachability::Disconnected);
+        QCOMPARE(rig.monitor->endpointState(rig.group("near")), EndpointState::Offline);
+        QCOMPARE(rig.monitor->endpointState(rig.group("far")), EndpointState::Offline);
+        QVERIFY(rig.waitForRun(near));
+        QVERIFY(rig.waitForRun(far));
+        for (const TaskId run : {near, far}) {
+            const auto row = rig.harness.historyOf(run);
+            QCOMPARE(row->status, HistoryStatus::Cancelled);
+            QCOMPARE(row->reason, CancelReason::Offline);
+        }
+        // Every task the outage stopped says so in its history row.
+        HistoryQuery cancelled;
+        cancelled.status = HistoryStatus::Cancelled;
+        const auto rows = rig.harness.history(cancelled);
+        QVERIFY(rows.size() > 2);
+        for (const auto &row : rows)
+            QVERIFY2(row.reason == CancelReason::Offline || row.reason == CancelReason::Parent,
+                     qPrintable(row.label + ": " + row.reason));
+        QTRY_COMPARE(rig.controller->status("near")->activity, ProfileActivity::Offline);
+        QVERIFY(!rig.controller->isGroupOnline(rig.group("far")));
+
+        // Back: both were cancelled by the outage, both sync again, to completion.
+        QSignalSpy reacted(rig.reactor, &ConnectivityReactor::reacted);
+        rig.source->setReachability(SystemReachability::Online);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.runs("near").size() == 2 && rig.runs("far").size() == 2 &&
+                                     rig.runs("near").first().status == HistoryStatus::Completed &&
+                                     rig.runs("far").first().status == HistoryStatus::Completed,
+                                 120'000);
+        verifyUploaded(rig, root, bucket, "near/");
+        verifyUploaded(rig, root, bucket, "far/");
+        QStringList resynced;
+        for (const auto &args : reacted)
+            if (args.at(1).toString() == "resync")
+                resynced += args.at(2).toStringList();
+        resynced.sort();
+        QCOMPARE(resynced, QStringList({"far", "near"}));
+    }
+
+    void oneFailedProbeDoesNotCancelThreeDo()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("debounce");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 4);
+        rig.addProfile("steady", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        rig.start();
+        const QString group = rig.group("steady");
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
+        const TaskId run = rig.sync("steady");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("steady"), 60'000);
+
+        // One slow request: one probe fails, the next answers. Nothing is cancelled.
+        QSignalSpy finished(rig.monitor.get(), &ConnectivityMonitor::probeFinished);
+        rig.probe->setHeld(true);
+        makeUnreachable(rig, group);
+        QTRY_VERIFY(rig.probe->heldCount(group) >= 1);
+        rig.probe->answer(group);
+        QTRY_VERIFY(!finished.isEmpty());
+        rig.probe->setReachable(group, true);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.probe->heldCount(group) >= 1, 5000);
+        rig.probe->setHeld(false);
+        rig.probe->answer(group);
+        QVERIFY(rig.waitForRun(run, 120'000));
+        QCOMPARE(rig.harness.historyOf(run)->status, HistoryStatus::Completed);
+        QCOMPARE(rig.monitor->endpointState(group), EndpointState::Online);
+        verifyUploaded(rig, root, bucket, "steady/");
+
+        // Three failed probes: offline, the run is cancelled with reason offline.
+        writeFile(root, "big-0.bin", 12 * MiB); // changed: the next run uploads again
+        writeFile(root, "big-1.bin", 12 * MiB);
+        const TaskId second = rig.sync("steady");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.controller->status("steady")->bytesDone > 0, 60'000);
+        makeUnreachable(rig, group);
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
+        QVERIFY(rig.waitForRun(second));
+        QCOMPARE(rig.harness.historyOf(second)->status, HistoryStatus::Cancelled);
+        QCOMPARE(rig.harness.historyOf(second)->reason, CancelReason::Offline);
+    }
+
+    void offlineEndpointLeavesTheOtherRunningToCompletion()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("split");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 4);
+        rig.addProfile("gone", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        rig.addProfile("stays", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
+        rig.start();
+        QTRY_VERIFY(rig.monitor->endpointState(rig.group("stays")) == EndpointState::Online);
+        const TaskId gone = rig.sync("gone");
+        const TaskId stays = rig.sync("stays");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("gone") && rig.uploading("stays"), 60'000);
+        makeUnreachable(rig, rig.group("gone"));
+        QTRY_VERIFY(rig.monitor->endpointState(rig.group("gone")) == EndpointState::Offline);
+        QVERIFY(rig.waitForRun(gone));
+        QCOMPARE(rig.harness.historyOf(gone)->status, HistoryStatus::Cancelled);
+        QCOMPARE(rig.harness.historyOf(gone)->reason, CancelReason::Offline);
+        QVERIFY(rig.waitForRun(stays, 120'000));
+        QCOMPARE(rig.harness.historyOf(stays)->status, HistoryStatus::Completed);
+        QCOMPARE(rig.monitor->endpointState(rig.group("stays")), EndpointState::Online);
+        // No task of the endpoint that stayed was cancelled.
+        HistoryQuery other;
+        other.group = rig.group("stays");
+        for (const auto &row : rig.harness.history(other))
+            QCOMPARE(row.status, HistoryStatus::Completed);
+        verifyUploaded(rig, root, bucket, "stays/");
+    }
+
+    void onlineAgainResyncsTheCancelledProfileNotTheUserCancelledOne()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("back");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 4);
+        rig.addProfile("auto", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        rig.addProfile("manual", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        rig.start();
+        const QString group = rig.group("auto");
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
+        const TaskId autoRun = rig.sync("auto");
+        const TaskId manualRun = rig.sync("manual");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("auto") && rig.uploading("manual"), 60'000);
+        makeUnreachable(rig, group);
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
+        QVERIFY(rig.waitForRun(autoRun));
+        QVERIFY(rig.waitForRun(manualRun));
+        QCOMPARE(rig.harness.historyOf(manualRun)->reason, CancelReason::Offline);
+        // While it is away, the user cancels one of them by hand: it stays cancelled.
+        QVERIFY(waitResult(rig.controller->cancel("manual")).has_value());
+        QCOMPARE(rig.controller->status("manual")->lastStopReason, CancelReason::User);
+
+        QSignalSpy reacted(rig.reactor, &ConnectivityReactor::reacted);
+        rig.probe->setReachable(group, true);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.monitor->endpointState(group) == EndpointState::Online,
+                                 10'000);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.runs("auto").size() == 2 &&
+                                     rig.runs("auto").first().status == HistoryStatus::Completed,
+                                 120'000);
+        verifyUploaded(rig, root, bucket, "auto/");
+        QCOMPARE(rig.runs("manual").size(), 1);
+        QCOMPARE(rig.controller->status("manual")->activity, ProfileActivity::Idle);
+        QVERIFY(rig.reactor->pendingResyncs().isEmpty());
+        QStringList actions;
+        for (const auto &args : reacted)
+            actions.append(args.at(1).toString() + ":" + args.at(2).toStringList().join(","));
+        QVERIFY2(actions.contains("resync:auto"), qPrintable(actions.join(" ")));
+        QVERIFY2(actions.contains("retry-cleanups:auto,manual"), qPrintable(actions.join(" ")));
+        QVERIFY2(actions.contains("sweep:manual"), qPrintable(actions.join(" ")));
+        QVERIFY(!actions.join(" ").contains("resync:manual"));
+    }
+
+    void pauseReactionPausesAndResumes()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("hold");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 4);
+        rig.addProfile("holder", root, bucket, kLocal, [](Profile &p) {
+            p.concurrency = 1;
+            p.onOffline = OfflineReaction::Pause;
+        });
+        rig.start();
+        const QString group = rig.group("holder");
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
+        const TaskId run = rig.sync("holder");
+        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("holder"), 60'000);
+        makeUnreachable(rig, group);
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
+        QTRY_COMPARE(rig.pausedGroups(), QStringList({group}));
+        QCOMPARE(rig.reactor->pauseClaims(group), QSet<QString>({CancelReason::Offline}));
+        QVERIFY(!rig.harness.historyOf(run).has_value()); // paused, not cancelled
+        rig.probe->setReachable(group, true);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.pausedGroups().isEmpty(), 10'000);
+        QVERIFY(rig.waitForRun(run, 120'000));
+        QCOMPARE(rig.harness.historyOf(run)->status, HistoryStatus::Completed);
+        verifyUploaded(rig, root, bucket, "holder/");
+    }
+
+    void meteredPausesOnlyTheProfilesThatAskedForIt()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("metered");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 3);
+        rig.addProfile("frugal", root, bucket, kLocal, [](Profile &p) {
+            p.concurrency = 1;
+            p.pauseOnMetered = true;
+        });
+        rig.addProfile("eager", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
+        rig.start();
+        const QString frugalGroup = rig.group("frugal");
+        QTRY_VERIFY(rig.monitor->endpointState(frugalGroup) == EndpointState::Online);
+        rig.source->setMetered(true);
+        QTRY_COMPARE(rig.pausedGroups(), QStringList({frugalGroup}));
+        const TaskId frugal = rig.sync("frugal");
+        const TaskId eager = rig.sync("eager");
+        QVERIFY(rig.waitForRun(eager, 120'000));
+        QCOMPARE(rig.harness.historyOf(eager)->status, HistoryStatus::Completed);
+        QVERIFY(!rig.harness.historyOf(frugal).has_value());
+        QCOMPARE(rig.controller->status("frugal")->activity, ProfileActivity::Paused);
+        QCOMPARE(rig.controller->status("frugal")->bytesDone, 0);
+        rig.source->setMetered(false);
+        QVERIFY(rig.waitForRun(frugal, 120'000));
+        QCOMPARE(rig.harness.historyOf(frugal)->status, HistoryStatus::Completed);
+        QVERIFY(rig.pausedGroups().isEmpty());
+        verifyUploaded(rig, root, bucket, "frugal/");
+    }
+
+    void automaticResumeNeverOverridesTheUsersPause()
+    {
+        ReactionRig rig(m_server->port());
+        const QString bucket = uniqueBucket("userpause");
+        createBucket(rig, bucket);
+        const QString root = makeTree(bucket, 1, 1 * MiB);
+        rig.addProfile("mine", root, bucket, kLocal, [](Profile &p) { p.pauseOnMetered = true; });
+        rig.start();
+        const QString group = rig.group("mine");
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
+        rig.source->setMetered(true);
+        QTRY_COMPARE(rig.pausedGroups(), QStringList({group}));
+        rig.controller->pause("mine"); // the user pauses it too, by hand
+        rig.source->setMetered(false);
+        QCOMPARE(rig.reactor->pauseClaims(group), QSet<QString>());
+        // The user's own pause was paused already before the outage: offline and back.
+        makeUnreachable(rig, group);
+        QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
+        rig.probe->setReachable(group, true);
+        QTRY_VERIFY_WITH_TIMEOUT(rig.monitor->endpointState(group) == EndpointState::Online,
+                                 10'000);
+        QCOMPARE(rig.pausedGroups(), QStringList({group}));
+        QCOMPARE(rig.controller->status("mine")->activity, ProfileActivity::Paused);
+        // The user resumes: from then on it is theirs, nothing pauses it but metered.
+        rig.controller->resume("mine");
+        QTRY_VERIFY(rig.pausedGroups().isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestConnectivityReactions)
+#include "tst_connectivity_reactions.moc"
