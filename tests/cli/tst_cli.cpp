@@ -1,12 +1,14 @@
 // The `ferry` binary itself, run through QProcess against the local S3 server: profiles,
 // sync with its exit codes and JSON output, history, status, cancel over the control socket,
-// SIGINT, and cleanup of orphaned uploads.
+// SIGINT and SIGTERM (exit 130 / 143, uploads aborted, history Cancelled), and cleanup of
+// orphaned uploads.
 
 #include "app/s3/S3Client.h"
 #include "support/S3TestServer.h"
 
 #include <QCoro/QCoroTask>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -17,6 +19,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <sys/stat.h>
 
 using namespace ferry;
 using namespace ferry::test;
@@ -181,9 +184,10 @@ private slots:
         m_client = std::make_unique<s3::S3Client>(config);
     }
 
-    void noSubcommandPrintsUsage()
+    void helpPrintsUsage()
     {
-        const Run run = ferry({});
+        // Without a subcommand (or --help) `ferry` opens the window: the ui suites cover that.
+        const Run run = ferry({"--help"});
         QCOMPARE(run.exitCode, 0);
         QVERIFY(run.out.contains("Usage:"));
         const Run bad = ferry({"frobnicate"});
@@ -229,6 +233,57 @@ private slots:
         const Run removed = ferry({"profile", "remove", "docs"});
         QCOMPARE(removed.exitCode, 0);
         QCOMPARE(ferry({"profile", "show", "docs"}).exitCode, 2);
+    }
+
+    void secretGoesToAPrivateFileWhenNoKeychainAnswers()
+    {
+        // No session bus at all: neither the Secret Service nor KWallet can answer, whatever
+        // this machine runs, so Ferry must choose the file on its own and say so.
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove("FERRY_SECRET_STORE");
+        env.insert("DBUS_SESSION_BUS_ADDRESS", "unix:path=" + m_tmp.filePath("no-such-bus"));
+        const QString data = m_tmp.filePath("keychain-data");
+        const QString local = m_tmp.filePath("keychain-src");
+        QDir().mkpath(local);
+        const QStringList add = {"--data-dir",
+                                 data,
+                                 "profile",
+                                 "add",
+                                 "vault",
+                                 "--local",
+                                 local,
+                                 "--remote",
+                                 remote("cli-vault", "v"),
+                                 "--access-key-id",
+                                 S3TestServer::accessKey(),
+                                 "--secret-stdin"};
+        QProcess process;
+        process.setProcessEnvironment(env);
+        process.start(FERRY_BINARY, add);
+        QVERIFY(process.waitForStarted());
+        process.write("vault-secret-value\n");
+        process.closeWriteChannel();
+        QVERIFY(process.waitForFinished(60'000));
+        const QByteArray out = process.readAllStandardOutput();
+        QVERIFY2(process.exitCode() == 0, process.readAllStandardError().constData());
+        const QString secretsFile = QDir(data).filePath("secrets.json");
+        QVERIFY2(out.contains("kept in the file " + secretsFile.toUtf8()), out.constData());
+        QVERIFY(!out.contains("vault-secret-value"));
+        struct stat info {};
+        QCOMPARE(::stat(QFile::encodeName(secretsFile).constData(), &info), 0);
+        QCOMPARE(info.st_mode & 0777, mode_t(0600));
+        process.start(FERRY_BINARY, {"--data-dir", data, "profile", "show", "vault"});
+        QVERIFY(process.waitForFinished(60'000));
+        const QByteArray shown = process.readAllStandardOutput();
+        QVERIFY2(shown.contains("secret: stored in the file " + secretsFile.toUtf8()),
+                 shown.constData());
+        QVERIFY(!shown.contains("vault-secret-value"));
+        QFile secrets(secretsFile);
+        QVERIFY(secrets.open(QIODevice::ReadOnly));
+        QVERIFY(secrets.readAll().contains("vault-secret-value"));
+        QFile db(QDir(data).filePath("ferry.sqlite"));
+        QVERIFY(db.open(QIODevice::ReadOnly));
+        QVERIFY(!db.readAll().contains("vault-secret-value"));
     }
 
     void syncHistoryStatus()
@@ -285,32 +340,58 @@ private slots:
         QCOMPARE(ferry({"sync", "unknown-profile"}).exitCode, 2);
     }
 
-    void sigintCancelsAndCleansUp()
+    void signalCancelsAndCleansUp_data()
     {
-        const QString local = m_tmp.filePath("sigint-src");
+        QTest::addColumn<int>("signal");
+        QTest::addColumn<int>("exitCode");
+        QTest::newRow("SIGINT") << int(SIGINT) << 130;
+        QTest::newRow("SIGTERM") << int(SIGTERM) << 143;
+    }
+
+    void signalCancelsAndCleansUp()
+    {
+        QFETCH(int, signal);
+        QFETCH(int, exitCode);
+        const QString tag = QString::fromLatin1(QTest::currentDataTag()).toLower();
+        const QString local = m_tmp.filePath(tag + "-src");
         for (int i = 0; i < 10; ++i)
             writeFile(local + QStringLiteral("/large-%1.bin").arg(i), 12 * MiB);
-        createBucket("cli-sigint");
-        addProfile("big", local, "cli-sigint", "b", {"--concurrency", "1"});
-        auto process = startSyncAndWaitForBytes("big");
+        const QString bucket = "cli-" + tag;
+        createBucket(bucket);
+        addProfile(tag, local, bucket, "b", {"--concurrency", "1"});
+        auto process = startSyncAndWaitForBytes(tag);
         QVERIFY(process);
-        ::kill(pid_t(process->processId()), SIGINT);
+        QElapsedTimer stopping;
+        stopping.start();
+        ::kill(pid_t(process->processId()), signal);
         QVERIFY(process->waitForFinished(30'000));
-        QCOMPARE(process->exitCode(), 130);
+        const qint64 stopMs = stopping.elapsed();
+        QCOMPARE(process->exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process->exitCode(), exitCode);
+        QVERIFY2(stopMs < 10'000, qPrintable(QString::number(stopMs) + " ms to stop"));
+        const auto lines = jsonLines(process->readAllStandardOutput());
+        QVERIFY(!lines.isEmpty());
+        QCOMPARE(lines.last().value("event").toString(), QString("result"));
+        QCOMPARE(lines.last().value("status").toString(), QString("cancelled"));
+
         const Run history = ferry(
-            {"history", "--profile", "big", "--status", "cancelled", "--json", "--limit", "1000"});
+            {"history", "--profile", tag, "--status", "cancelled", "--json", "--limit", "1000"});
+        QCOMPARE(history.exitCode, 0);
         const auto rows = jsonLines(history.out);
         QVERIFY(!rows.isEmpty());
         int hooked = 0;
+        bool runCancelled = false;
         for (const auto &row : rows) {
+            runCancelled = runCancelled || row.value("type").toString() == "sync-run";
             if (row.value("type").toString() == "upload-multipart" &&
                 row.value("startedAt").toString() != "") {
                 QCOMPARE(row.value("cleanup").toString(), QString("ok"));
                 ++hooked;
             }
         }
+        QVERIFY(runCancelled);
         QVERIFY(hooked > 0);
-        verifyNoUploadsLeft("cli-sigint");
+        verifyNoUploadsLeft(bucket);
     }
 
     void cancelOverTheSocket()
