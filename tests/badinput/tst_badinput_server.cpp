@@ -294,12 +294,14 @@ private slots:
             QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("stderr lacks %1:\n%2")
                                                        .arg(missing, QString::fromUtf8(run.err))));
         }
+        qInfo().noquote() << "exit" << run.exitCode << QString::fromUtf8(run.err).trimmed();
         const QString download = m_tmp.filePath(name + "-download");
         auto got = QCoro::waitFor(m_client->getObject(kBucket, name + "/big.bin", download, {}));
         if (got) {
             QFile file(download);
             QVERIFY(file.open(QIODevice::ReadOnly));
             const QByteArray stored = file.readAll();
+            qInfo() << "object:" << (stored == original ? "as scanned" : "as it is now");
             QVERIFY2(stored == original || (!now.isEmpty() && stored == now),
                      qPrintable(QStringLiteral("the object holds %1 bytes that are neither the "
                                                "file as scanned nor as it is now")
