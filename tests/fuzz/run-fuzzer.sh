@@ -23,7 +23,7 @@ runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
 rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
 cov="$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)"
 echo "fuzz $name: ${runs:-?} executions in $seconds s (${rate:-?}/s), ${cov:-cov: ?}," \
-  "corpus $(ls "$work/corpus/$name" | wc -l) new + $(ls "$seeds" | wc -l) seeds"
+  "corpus $(find "$work/corpus/$name" -type f | wc -l) new + $(find "$seeds" -type f | wc -l) seeds"
 if [ "$status" -ne 0 ]; then
   tail -60 "$log"
   echo "fuzz $name FAILED (exit $status); inputs in $work/crashes/"
