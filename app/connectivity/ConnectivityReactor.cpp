@@ -10,6 +10,8 @@
 
 #include <QTimer>
 
+#include <algorithm>
+
 namespace ferry {
 
 namespace {
@@ -58,7 +60,8 @@ ConnectivityReactor::ConnectivityReactor(ConnectivityMonitor *monitor, SyncContr
     onProfilesChanged();
 
     connect(m_stallTimer, &QTimer::timeout, this, &ConnectivityReactor::onStallCheck);
-    m_stallTimer->start(std::max<qint64>(100, m_options.stallThreshold.count() / 3));
+    // Fine-grained: a stall is noticed within a tenth of a second of the threshold.
+    m_stallTimer->start(std::clamp<qint64>(m_options.stallThreshold.count() / 10, 20, 100));
 }
 
 ConnectivityReactor::~ConnectivityReactor()

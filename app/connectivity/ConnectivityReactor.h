@@ -26,7 +26,7 @@ class SyncProbeTargets;
 struct ReactorOptions {
     /// A group with running tasks and no progress for this long gets its endpoint checked
     /// (a stalled endpoint sends no error until the transfer timeout).
-    std::chrono::milliseconds stallThreshold{1500};
+    std::chrono::milliseconds stallThreshold{1000};
 };
 
 /**
