@@ -1,14 +1,55 @@
-#include "app/cli/Cli.h"
+// The composition root: `ferry` with a subcommand (or --help) runs the command line;
+// without one it opens the desktop application.
 
+#include "app/DataDirectory.h"
+#include "app/cli/Cli.h"
+#include "app/cli/CliSupport.h"
+#include "ui/DesktopApp.h"
+#include "ui/LogSink.h"
+
+#include <QApplication>
 #include <QCoreApplication>
 
 #include <QCoro/QCoroTask>
 
+namespace {
+
+/// Whether the arguments ask for the window: no command word and no --help / --version.
+bool wantsWindow(const QStringList &args)
+{
+    const auto parsed = ferry::cli::parseArgs(args, QStringList(QStringLiteral("data-dir")));
+    return parsed.error.isEmpty() && parsed.words.isEmpty() &&
+           !parsed.has(QStringLiteral("help")) && !parsed.has(QStringLiteral("version"));
+}
+
+int runWindow(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("ferry"));
+    QApplication::setOrganizationName(QStringLiteral("ferry"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Ferry"));
+    QApplication::setDesktopFileName(QStringLiteral("ferry"));
+    ferry::LogSink::install();
+    const auto args = ferry::cli::parseArgs(QApplication::arguments().mid(1),
+                                            QStringList(QStringLiteral("data-dir")));
+    ferry::DesktopApp desktop(
+        ferry::DataDirectory::resolve(args.option(QStringLiteral("data-dir"))));
+    desktop.start();
+    return app.exec();
+}
+
+} // namespace
+
 int main(int argc, char *argv[])
 {
+    QStringList args;
+    for (int i = 1; i < argc; ++i)
+        args.append(QString::fromLocal8Bit(argv[i]));
+    if (wantsWindow(args))
+        return runWindow(argc, argv);
+
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ferry"));
     ferry::cli::Cli cli;
-    // No subcommand: the GUI comes later; for now the command line prints its usage.
     return QCoro::waitFor(cli.run(QCoreApplication::arguments().mid(1)));
 }

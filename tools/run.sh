@@ -3,7 +3,10 @@
 #   tools/run.sh ARGS...   runs the `ferry` binary with ARGS (see `tools/run.sh --help`)
 #   tools/run.sh           first run without any account: starts the local S3-compatible
 #                          server on 127.0.0.1 with a demo bucket, creates the profile "demo"
-#                          over a small sample folder, syncs it and shows the history.
+#                          over a small sample folder and opens the window (press Sync);
+#                          the server stops when Ferry quits. Without a display (no DISPLAY
+#                          or WAYLAND_DISPLAY, or FERRY_DEMO_CLI=1) it syncs the demo through
+#                          the command line, shows the history and says how to open the window.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -49,8 +52,20 @@ data=(--data-dir "$demo/data")
 printf 'testing' | "$ferry" "${data[@]}" profile add demo --local "$demo/sample" \
   --remote "$endpoint/demo/sample" --access-key-id ferry-test --secret-stdin \
   --multipart-threshold 8388608 --part-size 5242880
+
+if [ -z "${FERRY_DEMO_CLI:-}" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+  echo "Opening Ferry's window: press Sync on the profile \"demo\". Quit Ferry (Ctrl+Q, or the"
+  echo "tray's Quit) to stop the demo server."
+  "$ferry" "${data[@]}"
+  exit $?
+fi
+
 "$ferry" "${data[@]}" sync demo
 echo
 "$ferry" "${data[@]}" history --profile demo --limit 10
 echo
-echo "Next: tools/run.sh --data-dir \"$demo/data\" status   (the desktop window comes with the UI)"
+echo "No display here (DISPLAY and WAYLAND_DISPLAY are unset), so the demo ran on the command line."
+echo "To see the window: run tools/run.sh again from a desktop session; it starts the demo"
+echo "server and opens Ferry on the same data ($demo/data). Without a desktop, the window can"
+echo "be rendered to PNG files: tools/screenshots OUTDIR"
+echo "More commands: tools/run.sh --data-dir \"$demo/data\" status | history | --help"

@@ -7,11 +7,7 @@
 #include "app/cli/CliSupport.h"
 #include "app/cli/Commands.h"
 #include "app/cli/ControlServer.h"
-#include "app/connectivity/ConnectivityMonitor.h"
-#include "app/connectivity/ConnectivityReactor.h"
-#include "app/connectivity/S3EndpointProbe.h"
-#include "app/connectivity/SyncProbeTargets.h"
-#include "app/connectivity/SystemReachabilitySource.h"
+#include "app/connectivity/ConnectivitySetup.h"
 #include "app/sync/SyncController.h"
 #include "scheduler/Scheduler.h"
 
@@ -64,8 +60,7 @@ DesktopApp::DesktopApp(QString dataDir, QObject *parent)
 DesktopApp::~DesktopApp()
 {
     m_control.reset();
-    m_reactor.reset(); // before the controller and services they use
-    m_monitor.reset();
+    m_connectivity.reset(); // before the controller and services it uses
     m_tray.reset();
     m_window.reset();
     m_controller.reset();
@@ -105,12 +100,9 @@ QCoro::Task<void> DesktopApp::open()
     connect(m_tray.get(), &Tray::quitRequested, this, [this] { quit(); });
     connect(m_tray.get(), &Tray::showWindowRequested, m_window.get(), &MainWindow::showAndRaise);
 
-    auto targets = std::make_shared<SyncProbeTargets>(*m_services);
-    m_monitor = std::make_unique<ConnectivityMonitor>(
-        std::make_unique<SystemReachabilitySource>(),
-        std::make_unique<S3EndpointProbe>(targets->resolver()));
-    m_reactor = std::make_unique<ConnectivityReactor>(m_monitor.get(), m_controller.get(), targets);
-    bindConnectivity(m_monitor.get(), m_window.get(), m_tray.get());
+    m_connectivity = std::make_unique<QObject>();
+    const Connectivity connectivity = setUpConnectivity(m_controller.get(), m_connectivity.get());
+    bindConnectivity(connectivity.monitor, m_window.get(), m_tray.get());
 
     SyncController *controller = m_controller.get();
     m_control = std::make_unique<cli::ControlServer>(m_dataDir, [controller](QJsonObject request) {
@@ -146,9 +138,8 @@ QCoro::Task<void> DesktopApp::shutdown(int exitCode)
 {
     if (m_window)
         m_window->hide();
-    m_control.reset(); // no new requests while stopping
-    m_reactor.reset(); // an outage while stopping must not cancel anything
-    m_monitor.reset();
+    m_control.reset();      // no new requests while stopping
+    m_connectivity.reset(); // an outage while stopping must not cancel anything
     if (m_scheduler)
         co_await m_scheduler->shutdown(5000);
     QCoreApplication::exit(exitCode);

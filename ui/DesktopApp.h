@@ -9,8 +9,6 @@
 
 namespace ferry {
 
-class ConnectivityMonitor;
-class ConnectivityReactor;
 class MainWindow;
 class Scheduler;
 class SyncController;
@@ -56,8 +54,8 @@ private:
     std::unique_ptr<MainWindow> m_window;
     std::unique_ptr<Tray> m_tray;
     std::unique_ptr<cli::ControlServer> m_control;
-    std::unique_ptr<ConnectivityMonitor> m_monitor;
-    std::unique_ptr<ConnectivityReactor> m_reactor;
+    /// Parent of the connectivity monitor and its reactions (destroyed before the controller).
+    std::unique_ptr<QObject> m_connectivity;
     bool m_quitting = false;
 };
 

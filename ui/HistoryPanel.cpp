@@ -73,8 +73,16 @@ HistoryPanel::HistoryPanel(Scheduler *scheduler, QWidget *parent)
     m_view->setWordWrap(false);
     m_view->verticalHeader()->setVisible(false);
     m_view->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
-    m_view->horizontalHeader()->setSectionResizeMode(HistoryModel::DetailColumn,
-                                                     QHeaderView::Stretch);
+    QHeaderView *header = m_view->horizontalHeader();
+    header->setSectionResizeMode(HistoryModel::DetailColumn, QHeaderView::Stretch);
+    const int em = fontMetrics().averageCharWidth();
+    header->resizeSection(HistoryModel::FinishedColumn, 22 * em);
+    header->resizeSection(HistoryModel::LabelColumn, 34 * em);
+    header->resizeSection(HistoryModel::StatusColumn, 15 * em);
+    header->resizeSection(HistoryModel::CleanupColumn, 13 * em);
+    header->resizeSection(HistoryModel::BytesColumn, 12 * em);
+    header->resizeSection(HistoryModel::DurationColumn, 11 * em);
+    header->resizeSection(HistoryModel::ProfileColumn, 14 * em);
     m_view->setToolTip(tr("Click a column header to sort the loaded rows"));
 
     auto *layout = new QVBoxLayout(this);

@@ -55,6 +55,7 @@ MainWindow::MainWindow(SyncController *controller, std::shared_ptr<SecretStore> 
     m_splitter->addWidget(m_tabs);
     m_splitter->setStretchFactor(0, 1);
     m_splitter->setStretchFactor(1, 2);
+    m_splitter->setSizes(QList<int>({280, 440}));
     setCentralWidget(m_splitter);
 
     buildActions();

@@ -72,7 +72,9 @@ void ProfileDialog::buildForm()
     auto *folderRow = new QHBoxLayout;
     folderRow->addWidget(m_local, 1);
     folderRow->addWidget(m_browse);
-    form->addRow(tr("&Folder:"), folderRow);
+    auto *folderLabel = new QLabel(tr("&Folder:"), this);
+    folderLabel->setBuddy(m_local);
+    form->addRow(folderLabel, folderRow);
 
     m_remote = new QLineEdit(this);
     m_remote->setObjectName(QStringLiteral("remoteEdit"));

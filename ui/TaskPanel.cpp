@@ -29,7 +29,14 @@ TaskPanel::TaskPanel(Scheduler *scheduler, QWidget *parent)
                                      new ProgressBarDelegate(m_view));
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     m_view->header()->setStretchLastSection(false);
+    // Fixed widths: ResizeToContents would measure every one of 100,000 rows.
     m_view->header()->setSectionResizeMode(TaskTreeModel::LabelColumn, QHeaderView::Stretch);
+    const int em = fontMetrics().averageCharWidth();
+    m_view->header()->resizeSection(TaskTreeModel::StatusColumn, 16 * em);
+    m_view->header()->resizeSection(TaskTreeModel::ProgressColumn, 14 * em);
+    m_view->header()->resizeSection(TaskTreeModel::BytesColumn, 24 * em);
+    m_view->header()->resizeSection(TaskTreeModel::ThroughputColumn, 14 * em);
+    m_view->header()->resizeSection(TaskTreeModel::EtaColumn, 12 * em);
     m_view->setToolTip(tr("Right-click a task to cancel it or its whole run"));
     connect(m_view, &QTreeView::customContextMenuRequested, this, &TaskPanel::showContextMenu);
 

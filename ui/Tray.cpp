@@ -14,6 +14,11 @@ Tray::Tray(SyncController *controller, QObject *parent)
     m_update.setSingleShot(true);
     m_update.setInterval(50);
     connect(&m_update, &QTimer::timeout, this, &Tray::update);
+    m_poll.setInterval(1000);
+    connect(&m_poll, &QTimer::timeout, this, [this] {
+        m_menu->refresh();
+        update();
+    });
     connect(controller, &SyncController::profilesChanged, this, &Tray::scheduleUpdate);
     connect(controller, &SyncController::profileChanged, this, &Tray::scheduleUpdate);
     connect(controller, &SyncController::runFinished, this,
@@ -84,6 +89,10 @@ void Tray::update()
         m_icon->setIcon(appIcon(presentation::iconName(state)));
         m_icon->setToolTip(m_toolTip);
     }
+    if (state == OverallState::Syncing && !m_poll.isActive())
+        m_poll.start();
+    else if (state != OverallState::Syncing)
+        m_poll.stop();
     if (state != m_state) {
         m_state = state;
         emit stateChanged(state);

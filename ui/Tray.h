@@ -61,6 +61,7 @@ private:
     QString m_lastNotification;
     bool m_systemOnline = true;
     QTimer m_update;
+    QTimer m_poll; ///< While a profile is busy: its percentage in the tooltip and menu moves.
 };
 
 } // namespace ferry

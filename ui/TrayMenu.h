@@ -29,13 +29,16 @@ public:
     /// The action named `objectName` (see above), or null.
     [[nodiscard]] QAction *action(const QString &objectName) const;
 
+public slots:
+    /// Updates titles and enabled states from the controller's current statuses.
+    void refresh();
+
 signals:
     void showWindowRequested();
     void quitRequested();
 
 private:
     void rebuild();
-    void refresh();
 
     QPointer<SyncController> m_controller;
     QMenu *m_menu;
