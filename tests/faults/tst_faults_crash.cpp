@@ -1,0 +1,214 @@
+// The crash harness: `ferry sync` on a mixed tree (hundreds of small files, several multipart
+// files, excluded files) is killed with SIGKILL at seeded random moments — 20 kills, some at a
+// random delay after the start, some a random delay after it reported bytes sent — and
+// restarted, with a few files changed between runs so every run has work. A final sync then
+// runs to completion and every invariant is checked: each object byte-identical to its file,
+// no object for an excluded file, no multipart upload in progress, only parts of completed
+// objects in the segments container, each task id with exactly one history row and nothing
+// still active, and the journal matching the bucket.
+//
+// The seed is fixed (FERRY_CRASH_SEED overrides it, to explore other schedules).
+
+#include "FaultTestSupport.h"
+#include "FerryProcess.h"
+#include "app/DataDirectory.h"
+#include "app/profiles/AppStore.h"
+
+#include <QElapsedTimer>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace ferry;
+using namespace ferry::test;
+
+namespace {
+
+constexpr qint64 MiB = 1024 * 1024;
+constexpr int Kills = 20;
+constexpr int SmallFiles = 300;
+constexpr int LargeFiles = 4;
+constexpr int ExcludedFiles = 20;
+const QString ProfileName = QStringLiteral("crash");
+const QString Bucket = QStringLiteral("faults-crash");
+const QString Prefix = QStringLiteral("c/");
+
+bool isExcluded(const QString &relative)
+{
+    return relative.endsWith(QLatin1String(".tmp")) || relative.startsWith(QLatin1String("cache/"));
+}
+
+} // namespace
+
+class TestFaultsCrash : public QObject {
+    Q_OBJECT
+
+    std::optional<S3TestServer> m_server;
+    QTemporaryDir m_tmp;
+    quint32 m_seed = 20261129;
+
+    QString root() const { return m_tmp.filePath("tree"); }
+
+    QString smallPath(int i) const
+    {
+        return root() + QStringLiteral("/docs/%1/f%2.txt").arg(i % 7).arg(i);
+    }
+    QString largePath(int i) const { return root() + QStringLiteral("/media/large-%1.bin").arg(i); }
+
+    void makeTree(QRandomGenerator &rng)
+    {
+        for (int i = 0; i < SmallFiles; ++i)
+            QVERIFY(writeSeeded(smallPath(i), 512 + rng.bounded(16 * 1024), rng));
+        for (int i = 0; i < LargeFiles; ++i)
+            QVERIFY(writeSeeded(largePath(i), 11 * MiB + rng.bounded(1024 * 1024), rng));
+        for (int i = 0; i < ExcludedFiles; ++i) {
+            const QString name = i % 2 ? QStringLiteral("/docs/scratch-%1.tmp")
+                                       : QStringLiteral("/cache/blob-%1.bin");
+            QVERIFY(writeSeeded(root() + name.arg(i), 1024 + rng.bounded(64 * 1024), rng));
+        }
+    }
+
+    /// Changes between runs, so each restart finds work of every kind.
+    void changeSome(QRandomGenerator &rng, int round)
+    {
+        for (int n = 0; n < 8; ++n)
+            QVERIFY(writeSeeded(smallPath(int(rng.bounded(SmallFiles))),
+                                512 + rng.bounded(16 * 1024), rng));
+        if (round % 3 == 0)
+            QVERIFY(writeSeeded(largePath(int(rng.bounded(LargeFiles))),
+                                11 * MiB + rng.bounded(1024 * 1024), rng));
+    }
+
+    /// Starts `ferry sync`, kills it at a seeded moment; true when it was still running.
+    bool syncAndKill(const FerryCli &cli, QRandomGenerator &rng, int round)
+    {
+        QProcess process;
+        process.start(QStringLiteral(FERRY_BINARY),
+                      cli.arguments(QStringList() << "sync" << ProfileName << "--json"));
+        if (!process.waitForStarted())
+            return false;
+        if (round % 2 == 1) {
+            // Wait for the first progress line with bytes sent (bounded), then a bit more.
+            QByteArray seen;
+            QElapsedTimer clock;
+            clock.start();
+            bool sending = false;
+            while (!sending && clock.elapsed() < 20'000 && process.state() == QProcess::Running) {
+                process.waitForReadyRead(200);
+                seen += process.readAllStandardOutput();
+                for (const auto &line : jsonLines(seen))
+                    sending = sending || line.value("bytesDone").toInteger() > 0;
+            }
+        }
+        // The injected fault: SIGKILL after a seeded delay (returns early if ferry ended).
+        const int delayMs = 50 + int(rng.bounded(1200));
+        process.waitForFinished(delayMs);
+        const bool killed = process.state() == QProcess::Running;
+        process.kill();
+        process.waitForFinished(10'000);
+        return killed;
+    }
+
+    void verifyHistory(const FerryCli &cli)
+    {
+        const FerryRun history = cli.run({"history", "--json", "--limit", "1000000"});
+        QCOMPARE(history.exitCode, 0);
+        QHash<qint64, int> rowsPerTask;
+        for (const auto &row : jsonLines(history.out))
+            ++rowsPerTask[row.value("taskId").toInteger()];
+        QVERIFY(rowsPerTask.size() > SmallFiles);
+        for (auto it = rowsPerTask.cbegin(); it != rowsPerTask.cend(); ++it)
+            QVERIFY2(
+                it.value() == 1,
+                qPrintable(
+                    QStringLiteral("task %1 has %2 history rows").arg(it.key()).arg(it.value())));
+        const FerryRun status = cli.run({"status", "--json"});
+        QCOMPARE(status.exitCode, 0);
+        const auto lines = jsonLines(status.out);
+        QVERIFY(!lines.isEmpty());
+        const QJsonObject stats = lines.first();
+        for (const char *field : {"pending", "running", "waiting", "cancelling", "paused"})
+            QVERIFY2(stats.value(QLatin1String(field)).toInteger() == 0,
+                     qPrintable(QString::fromUtf8(status.out)));
+    }
+
+    void verifyJournal(s3::S3Client &client)
+    {
+        AppStore store(DataDirectory::databasePath(m_tmp.filePath("data")));
+        QVERIFY(store.open().has_value());
+        auto objects = QCoro::waitFor(client.listAllObjects(Bucket, Prefix, {}));
+        QVERIFY(objects.has_value());
+        for (const auto &object : *objects) {
+            const auto entry = store.journalEntry(ProfileName, object.key.mid(Prefix.size()));
+            QVERIFY2(entry.has_value(), qPrintable(object.key));
+            QCOMPARE(entry->size, object.size);
+            QCOMPARE(QString(entry->etag).remove('"'), QString(object.etag).remove('"'));
+            const QFileInfo local(root() + '/' + object.key.mid(Prefix.size()));
+            QCOMPARE(entry->size, local.size());
+        }
+    }
+
+private slots:
+    void initTestCase()
+    {
+        m_server = S3TestServer::fromEnvironment();
+        QVERIFY2(m_server.has_value(), qPrintable(S3TestServer::environmentProblem()));
+        qputenv("FERRY_SECRET_STORE", "file");
+        if (const QByteArray seed = qgetenv("FERRY_CRASH_SEED"); !seed.isEmpty())
+            m_seed = seed.toUInt();
+        qInfo() << "seed" << m_seed;
+    }
+
+    void killedAtRandomThenCompletesWithEveryInvariant()
+    {
+        QRandomGenerator rng(m_seed);
+        makeTree(rng);
+        auto client = directClient(m_server->port());
+        QVERIFY(QCoro::waitFor(client->createBucket(Bucket, {})).has_value());
+        const FerryCli cli(m_tmp.filePath("data"));
+        const FerryRun added =
+            cli.addProfile(ProfileName, root(), m_server->port(), Bucket, Prefix,
+                           {"--exclude", "*.tmp", "--exclude", "cache/*", "--concurrency", "4"});
+        QVERIFY2(added.exitCode == 0, added.err.constData());
+
+        int kills = 0;
+        int finishedFirst = 0;
+        for (int round = 0; kills < Kills && round < 3 * Kills; ++round) {
+            if (syncAndKill(cli, rng, round))
+                ++kills;
+            else
+                ++finishedFirst;
+            changeSome(rng, round);
+        }
+        qInfo() << "kills" << kills << "runs that ended before their kill" << finishedFirst;
+        QCOMPARE(kills, Kills);
+
+        const FerryRun last = cli.run({"sync", ProfileName, "--json"}, {}, 120'000);
+        QVERIFY2(last.exitCode == 0, last.out.constData());
+        const auto lines = jsonLines(last.out);
+        QVERIFY(!lines.isEmpty());
+        QCOMPARE(lines.last().value("status").toString(), QString("completed"));
+
+        // A kill between the server making an upload and Ferry recording it leaves an upload
+        // nobody knows (the known bug of tst_faults_sync): counted, aborted, and every other
+        // invariant still checked strictly.
+        AppStore store(DataDirectory::databasePath(m_tmp.filePath("data")));
+        QVERIFY(store.open().has_value());
+        const QStringList unknown =
+            abortUnknownUploads(*client, Bucket, Prefix,
+                                [&store](const QString &id) { return store.isKnownUpload(id); });
+        qInfo() << "uploads in progress unknown to Ferry:" << unknown.size() << unknown;
+        if (!unknown.isEmpty()) { // a narrow window: not every schedule meets it
+            QEXPECT_FAIL("", "Ferry bug: an upload created but not yet recorded when ferry died",
+                         Continue);
+            QCOMPARE(unknown.size(), 0);
+        }
+        const QString problems =
+            checkBucketMatchesTree(*client, *m_server, Bucket, Prefix, root(), isExcluded);
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
+        verifyHistory(cli);
+        verifyJournal(*client);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFaultsCrash)
+#include "tst_faults_crash.moc"
