@@ -7,11 +7,13 @@
 #include "app/cli/CliSupport.h"
 #include "app/cli/Commands.h"
 #include "app/cli/ControlServer.h"
+#include "app/cli/SignalWatcher.h"
 #include "app/connectivity/ConnectivitySetup.h"
 #include "app/sync/SyncController.h"
 #include "scheduler/Scheduler.h"
 
 #include <QApplication>
+#include <QGuiApplication>
 #include <QMessageBox>
 #include <QTimer>
 
@@ -44,8 +46,11 @@ QCoro::Task<QList<QJsonObject>> answerControl(SyncController *controller, QJsonO
 {
     const QString cmd = request.value(QStringLiteral("cmd")).toString();
     const QString profile = request.value(QStringLiteral("profile")).toString();
-    if (cmd != QLatin1String("cancel"))
+    if (cmd != QLatin1String("cancel")) {
+        request[QStringLiteral("owner")] =
+            DesktopApp::tr("the Ferry window (pid %1)").arg(QCoreApplication::applicationPid());
         co_return co_await cli::answerRequest(controller->scheduler(), request);
+    }
     const auto cancelled = co_await controller->cancel(profile, CancelReason::User);
     co_return cancelAnswer(profile, cancelled);
 }
@@ -70,12 +75,16 @@ DesktopApp::~DesktopApp()
 void DesktopApp::start()
 {
     QApplication::setQuitOnLastWindowClosed(false);
-    (void)open();
+    m_signals = std::make_unique<cli::SignalWatcher>();
+    connect(m_signals.get(), &cli::SignalWatcher::signalled, this,
+            [this](int number) { quit(128 + number); });
+    // From the event loop: an early failure's exit() must find the loop running.
+    QTimer::singleShot(0, this, [this] { (void)open(); });
 }
 
 QCoro::Task<void> DesktopApp::open()
 {
-    auto app = cli::openApp(m_dataDir);
+    auto app = cli::openApp(m_dataDir, true); // a first start creates it
     if (!app) {
         fail(app.error());
         co_return;
@@ -120,10 +129,18 @@ QCoro::Task<void> DesktopApp::open()
 
 void DesktopApp::fail(const QString &error)
 {
-    qCCritical(lcUi) << error;
-    QMessageBox::critical(nullptr, tr("Ferry cannot start"), error);
+    qCCritical(lcUi).noquote() << error;
     emit started(error);
-    QCoreApplication::exit(2);
+    const QString platform = QGuiApplication::platformName();
+    if (platform == QLatin1String("offscreen") || platform == QLatin1String("minimal")) {
+        QCoreApplication::exit(2); // nobody could close a message box
+        return;
+    }
+    auto *box =
+        new QMessageBox(QMessageBox::Critical, tr("Ferry cannot start"), error, QMessageBox::Close);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::finished, this, [] { QCoreApplication::exit(2); });
+    box->open();
 }
 
 void DesktopApp::quit(int exitCode)

@@ -16,14 +16,15 @@ class SyncServices;
 class Tray;
 namespace cli {
 class ControlServer;
-}
+class SignalWatcher;
+} // namespace cli
 
 /**
  * The desktop application on a data directory: opens the app store and the scheduler (with
  * the sync executors) without blocking the UI thread, then shows the window and the tray,
  * listens on the control socket (`ferry cancel NAME` reaches it) and wires connectivity.
  * Quitting (window, tray, Ctrl+Q) shuts the scheduler down gracefully: running uploads stop
- * and resume at the next start; nothing is cancelled.
+ * and resume at the next start; nothing is cancelled. SIGINT and SIGTERM quit the same way.
  */
 class DesktopApp : public QObject {
     Q_OBJECT
@@ -54,6 +55,7 @@ private:
     std::unique_ptr<MainWindow> m_window;
     std::unique_ptr<Tray> m_tray;
     std::unique_ptr<cli::ControlServer> m_control;
+    std::unique_ptr<cli::SignalWatcher> m_signals; ///< SIGINT/SIGTERM quit gracefully.
     /// Parent of the connectivity monitor and its reactions (destroyed before the controller).
     std::unique_ptr<QObject> m_connectivity;
     bool m_quitting = false;
