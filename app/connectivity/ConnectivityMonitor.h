@@ -25,7 +25,7 @@ struct ConnectivityOptions {
     std::chrono::milliseconds failureWindow{30000};
     /// Gap between the probes of one check: a blip shorter than this is not an outage.
     /// Probes overlap, so a stalled endpoint is offline after about timeout + 2 gaps.
-    std::chrono::milliseconds confirmSpacing{250};
+    std::chrono::milliseconds confirmSpacing{200};
     /// Re-probes while offline: the first after `retryInitial`, doubling up to `retryMax`.
     std::chrono::milliseconds retryInitial{500};
     std::chrono::milliseconds retryMax{3000};
