@@ -23,6 +23,10 @@ Scheduler::Scheduler(SchedulerOptions options, QObject *parent)
     auto forward = [this](auto engineSignal, auto ownSignal) {
         connect(m_engine, engineSignal, this, ownSignal, Qt::DirectConnection);
     };
+    // First, so that whoever hears storageFailed already finds the scheduler closed.
+    connect(
+        m_engine, &SchedulerEngine::storageFailed, this, [this] { m_open.store(false); },
+        Qt::DirectConnection);
     forward(&SchedulerEngine::taskSubmitted, &Scheduler::taskSubmitted);
     forward(&SchedulerEngine::taskStarted, &Scheduler::taskStarted);
     forward(&SchedulerEngine::taskProgress, &Scheduler::taskProgress);
@@ -35,6 +39,7 @@ Scheduler::Scheduler(SchedulerOptions options, QObject *parent)
     forward(&SchedulerEngine::eventsBatch, &Scheduler::eventsBatch);
     forward(&SchedulerEngine::groupPaused, &Scheduler::groupPaused);
     forward(&SchedulerEngine::groupResumed, &Scheduler::groupResumed);
+    forward(&SchedulerEngine::storageFailed, &Scheduler::storageFailed);
     m_thread.start();
 }
 

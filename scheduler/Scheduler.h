@@ -102,6 +102,10 @@ signals:
     void eventsBatch(const ferry::TaskEvents &events);
     void groupPaused(const QString &group);
     void groupResumed(const QString &group);
+    /// The database could not be written (disk full, I/O error, permissions): the scheduler
+    /// stopped its tasks as a crash would, nothing is lost, and it is closed now. `message`
+    /// names the file, the cause and the fix.
+    void storageFailed(const QString &message);
 
 private:
     template <typename T, typename Call> QFuture<T> post(Call call, T whenClosed);

@@ -162,6 +162,11 @@ void SchedulerEngine::flush()
     }
     {
         Transaction tx(m_store);
+        if (!tx.isActive()) {
+            retryFlushLater(); // the outcomes stay queued
+            return;
+        }
+        m_flushFailures = 0;
         const auto finished = std::exchange(m_finished, {});
         if (!finished.isEmpty())
             m_dispatchMaybe = m_hooksMaybeDue = true;
@@ -174,12 +179,45 @@ void SchedulerEngine::flush()
         completeGathered();
         settleGathered();
         dispatchLocked();
-        if (!tx.commit())
-            qCCritical(lcScheduler) << "cannot commit scheduler state:" << m_store.lastError();
+        if (!tx.commit()) {
+            // What this flush changed in memory is now ahead of the file: stop here, as a
+            // crash would, and let the next start recover from the last commit.
+            failStorage(m_store.lastError());
+            return;
+        }
     }
     startPendingRuns();
     if (m_shuttingDown && m_running.isEmpty() && m_hooks.isEmpty())
         finishShutdown();
+}
+
+void SchedulerEngine::retryFlushLater()
+{
+    // BEGIN IMMEDIATE already waited the busy timeout: a few more tries, then give up.
+    if (++m_flushFailures >= kFlushAttempts) {
+        failStorage(m_store.lastError());
+        return;
+    }
+    QTimer::singleShot(kFlushRetryMs, this, [this] { scheduleFlush(); });
+}
+
+void SchedulerEngine::failStorage(const QString &why)
+{
+    if (!m_open)
+        return;
+    const QString message =
+        QStringLiteral("the task database %1 cannot be written (%2); Ferry stopped its tasks "
+                       "without losing any: free disk space or fix the file's permissions, "
+                       "then start again (interrupted tasks resume)")
+            .arg(m_options.databasePath, why);
+    qCCritical(lcScheduler).noquote() << message;
+    m_shuttingDown = true;
+    for (auto &active : m_running) {
+        active.interrupted = true;
+        active.source->cancel(StopReason::Shutdown);
+    }
+    closeWithoutWriting();
+    emit storageFailed(message);
 }
 
 void SchedulerEngine::startPendingRuns()
@@ -459,6 +497,30 @@ void SchedulerEngine::shutdown(int drainMs, std::function<void()> done)
     m_drainTimer->start(std::max(0, drainMs));
 }
 
+void SchedulerEngine::closeWithoutWriting()
+{
+    m_open = false;
+    m_link->close();
+    m_wakeTimer->stop();
+    m_tickTimer->stop();
+    if (m_drainTimer)
+        m_drainTimer->stop();
+    // Pools whose runs ignored the stop request are left to finish on their own: waiting
+    // for them would hang the shutdown, and their reports now go nowhere.
+    for (QThreadPool *pool : {m_pool, m_hookPool}) {
+        if (pool->activeThreadCount() == 0)
+            delete pool;
+        else
+            qCWarning(lcScheduler)
+                << pool->activeThreadCount() << "run(s) ignored the stop request";
+    }
+    m_pool = m_hookPool = nullptr;
+    m_running.clear();
+    m_hooks.clear();
+    m_store.close();
+    m_lock.release();
+}
+
 void SchedulerEngine::finishShutdown()
 {
     if (!m_open)
@@ -481,26 +543,7 @@ void SchedulerEngine::finishShutdown()
         tx.commit();
     }
     onTick();
-    m_open = false;
-    m_link->close();
-    m_wakeTimer->stop();
-    m_tickTimer->stop();
-    if (m_drainTimer)
-        m_drainTimer->stop();
-    // Pools whose runs ignored the stop request are left to finish on their own: waiting
-    // for them would hang the shutdown, and their reports now go nowhere.
-    for (QThreadPool *pool : {m_pool, m_hookPool}) {
-        if (pool->activeThreadCount() == 0)
-            delete pool;
-        else
-            qCWarning(lcScheduler)
-                << pool->activeThreadCount() << "run(s) ignored the stop request";
-    }
-    m_pool = m_hookPool = nullptr;
-    m_running.clear();
-    m_hooks.clear();
-    m_store.close();
-    m_lock.release();
+    closeWithoutWriting();
     if (m_shutdownDone)
         std::exchange(m_shutdownDone, {})();
 }

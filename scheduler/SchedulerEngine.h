@@ -79,6 +79,7 @@ signals:
     void eventsBatch(const ferry::TaskEvents &events);
     void groupPaused(const QString &group);
     void groupResumed(const QString &group);
+    void storageFailed(const QString &message);
 
 private:
     struct ExecutorEntry {
@@ -135,6 +136,12 @@ private:
     void event(TaskEvent::Kind kind, TaskId id, TaskId parentId, const QString &detail = {},
                CleanupOutcome cleanup = CleanupOutcome::None);
     void finishShutdown();
+    /// Closes the store and the pools without another write (after a failed write, too).
+    void closeWithoutWriting();
+    /// Tries the flush again a little later; gives up (failStorage) after a few tries.
+    void retryFlushLater();
+    /// A write failed: stop everything as a crash would and tell (storageFailed).
+    void failStorage(const QString &why);
     [[nodiscard]] QStringList hookTypes() const;
     [[nodiscard]] const ExecutorEntry *executorFor(const QString &type) const;
 
@@ -163,6 +170,9 @@ private:
     QList<Completion> m_completing;
     QList<TaskId> m_settling; ///< Stopped or cleaned-up tasks to settle once per flush.
     bool m_flushQueued = false;
+    int m_flushFailures = 0;
+    static constexpr int kFlushAttempts = 3;
+    static constexpr int kFlushRetryMs = 1000;
     // Whether a dispatch (or hook) query could find something: lets an idle flush skip its
     // transaction entirely. Set by anything that may make work eligible.
     bool m_dispatchMaybe = true;

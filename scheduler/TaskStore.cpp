@@ -11,6 +11,8 @@
 #include <QUuid>
 #include <QVariant>
 
+#include <sqlite3.h>
+
 namespace ferry {
 
 namespace {
@@ -203,6 +205,7 @@ bool TaskStore::exec(QSqlQuery &query)
 {
     if (query.exec())
         return true;
+    m_transactionFailed = m_inTransaction;
     m_lastError = query.lastError().text();
     qCWarning(lcScheduler) << "SQL failed:" << m_lastError;
     return false;
@@ -213,6 +216,7 @@ bool TaskStore::exec(const QString &sql)
     QSqlQuery query(QSqlDatabase::database(m_connectionName, false));
     if (query.exec(sql))
         return true;
+    m_transactionFailed = m_inTransaction;
     m_lastError = query.lastError().text();
     qCWarning(lcScheduler) << "SQL failed:" << m_lastError << sql.left(120);
     return false;
@@ -244,26 +248,48 @@ bool TaskStore::begin()
     // (SQLITE_BUSY_SNAPSHOT) without waiting for the busy timeout.
     for (auto &statement : m_statements)
         statement->finish();
-    return exec(QStringLiteral("BEGIN IMMEDIATE"));
+    m_transactionFailed = false;
+    m_inTransaction = exec(QStringLiteral("BEGIN IMMEDIATE"));
+    return m_inTransaction;
 }
 
 bool TaskStore::commit()
 {
     for (auto &statement : m_statements)
         statement->finish();
-    if (exec(QStringLiteral("COMMIT"))) {
+    // A statement that failed inside (disk full, I/O error) may have left half of its
+    // changes or none, and SQLite may already have rolled everything back: never commit
+    // the rest as if it were whole.
+    if (!m_transactionFailed && exec(QStringLiteral("COMMIT"))) {
+        m_inTransaction = false;
         ++m_commits;
         return true;
     }
-    qCWarning(lcScheduler) << "commit failed:" << m_lastError;
+    const QString why = m_lastError;
+    qCWarning(lcScheduler) << "commit failed, rolled back:" << why;
+    rollback();
+    m_lastError = why;
     return false;
 }
 
 void TaskStore::rollback()
 {
+    m_inTransaction = false;
+    m_transactionFailed = false;
     for (auto &statement : m_statements)
         statement->finish();
+    // After some errors (disk full, I/O) SQLite has rolled back already.
+    if (sqlite3 *db = rawHandle(); db && sqlite3_get_autocommit(db))
+        return;
     exec(QStringLiteral("ROLLBACK"));
+}
+
+sqlite3 *TaskStore::rawHandle() const
+{
+    const QVariant handle = QSqlDatabase::database(m_connectionName, false).driver()->handle();
+    return handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0
+               ? *static_cast<sqlite3 *const *>(handle.constData())
+               : nullptr;
 }
 
 TaskRecord TaskStore::readRecord(const QSqlQuery &q) const
@@ -381,16 +407,13 @@ std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks,
 {
     QList<TaskId> refused;
     if (!m_insert.isPrepared()) {
-        const QVariant handle = QSqlDatabase::database(m_connectionName, false).driver()->handle();
-        sqlite3 *db = handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0
-                          ? *static_cast<sqlite3 *const *>(handle.constData())
-                          : nullptr;
         if (!m_insert.prepare(
-                db, "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id,"
-                    " payload, status, child_policy, created_at, bytes_total)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                    " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4"
-                    " DO NOTHING")) {
+                rawHandle(),
+                "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id,"
+                " payload, status, child_policy, created_at, bytes_total)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4"
+                " DO NOTHING")) {
             m_lastError = m_insert.lastError();
             return std::nullopt;
         }
@@ -420,6 +443,7 @@ std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks,
         m_insert.bind(11, now);
         m_insert.bind(12, spec.bytesTotal);
         if (!m_insert.step()) {
+            m_transactionFailed = m_inTransaction;
             m_lastError = m_insert.lastError();
             return std::nullopt;
         }

@@ -186,8 +186,13 @@ private:
 
     QString m_connectionName;
     QString m_path;
+    /// The connection's SQLite handle (for the raw insert statement and transaction state).
+    [[nodiscard]] sqlite3 *rawHandle() const;
+
     QString m_lastError;
     qint64 m_commits = 0;
+    bool m_inTransaction = false;
+    bool m_transactionFailed = false; ///< A statement failed since begin(): commit refuses.
     // Values are pointers so references stay valid while the cache grows.
     QHash<QString, std::shared_ptr<QSqlQuery>> m_statements;
     SqliteStatement m_insert; // the submit loop, on the raw handle (see SqliteStatement)

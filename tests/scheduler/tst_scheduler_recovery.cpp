@@ -3,12 +3,14 @@
 #include "SchedulerTestSupport.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
 #include <csignal>
+#include <sys/resource.h>
 
 using namespace ferry;
 using namespace ferry::test;
@@ -94,6 +96,7 @@ private slots:
     void readOnlyDatabase();
     void databaseFromANewerVersion();
     void anotherConnectionWritingAfterAReadDoesNotBlock();
+    void fullDiskStopsTheSchedulerAndLosesNothing();
 };
 
 void TestSchedulerRecovery::killedProcessRecoversAtReopen()
@@ -352,6 +355,68 @@ void TestSchedulerRecovery::anotherConnectionWritingAfterAReadDoesNotBlock()
     db.close();
     db = QSqlDatabase();
     QSqlDatabase::removeDatabase("app");
+}
+
+void TestSchedulerRecovery::fullDiskStopsTheSchedulerAndLosesNothing()
+{
+    // A file size limit makes every write past it fail with EFBIG, as a full disk would.
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    // Each task fails with a 4 KB error: its history row outgrows the task row it replaces.
+    const auto failing =
+        std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+            co_return std::unexpected(TaskError::permanent(QString(4000, QLatin1Char('e'))));
+        });
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", failing);
+    });
+    QSignalSpy failed(&s, &Scheduler::storageFailed);
+    const TaskId holder = h.submit(spec("gate", "g", "holder"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    QList<TaskSpec> specs;
+    for (int i = 0; i < 3000; ++i) {
+        specs.append(spec("noop", "g", QStringLiteral("k%1").arg(i)));
+    }
+    QVERIFY(await(s.submitBatch(specs)).has_value());
+
+    const auto sizeOf = [&](const QString &suffix) {
+        return QFileInfo(h.options.databasePath + suffix).size();
+    };
+    const qint64 limit = std::max(sizeOf(""), sizeOf("-wal")) + 128 * 1024;
+    rlimit previous{};
+    QCOMPARE(::getrlimit(RLIMIT_FSIZE, &previous), 0);
+    const auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit tight = previous;
+    tight.rlim_cur = rlim_t(limit);
+    QCOMPARE(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+    probe->gate.cancel(); // the holder ends; each completion now writes history
+    const bool stopped = failed.wait(60'000);
+    ::setrlimit(RLIMIT_FSIZE, &previous);
+    std::signal(SIGXFSZ, oldHandler);
+    QVERIFY2(stopped, "the scheduler never reported the failed write");
+    const QString message = failed.first().first().toString();
+    QVERIFY2(message.contains(h.options.databasePath) && message.contains("free disk space"),
+             qPrintable(message));
+    QVERIFY(!s.isOpen());
+    h.stop();
+
+    // The file is as the last commit left it: every task is either in history or active.
+    Harness again(4);
+    again.options.databasePath = h.options.databasePath;
+    auto &reopened = again.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", failing);
+    });
+    const auto stats = FERRY_OK(await(reopened.stats()));
+    QCOMPARE(stats.pending + stats.running + stats.history, qint64(3001));
+    QVERIFY(stats.history < 3001); // the failure came before the end
+    QTRY_COMPARE_WITH_TIMEOUT(FERRY_OK(await(reopened.stats())).history, qint64(3001), 60'000);
+    QSet<TaskId> ids;
+    for (const auto &row : again.history())
+        ids.insert(row.taskId);
+    QCOMPARE(ids.size(), 3001);
+    QVERIFY(ids.contains(holder));
 }
 
 int main(int argc, char *argv[])
