@@ -299,6 +299,8 @@ private slots:
     {
         SystemReachabilitySource source;
         const SystemNetworkState state = source.state();
+        qInfo() << "system network here:" << state.backend << toText(state.reachability)
+                << "metered" << state.metered << "captive portal" << state.behindCaptivePortal;
         if (source.hasBackend()) {
             QVERIFY2(QNetworkInformation::availableBackends().contains(state.backend),
                      qPrintable(state.backend));
