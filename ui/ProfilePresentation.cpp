@@ -21,22 +21,6 @@ int percent(const ProfileStatus &status)
     return int(std::clamp<qint64>(status.bytesDone * 100 / status.bytesTotal, 0, 100));
 }
 
-bool hasWork(const ProfileStatus &status)
-{
-    switch (status.activity) {
-    case ProfileActivity::Starting:
-    case ProfileActivity::Syncing:
-    case ProfileActivity::Paused:
-        return true;
-    case ProfileActivity::Offline:
-        return status.runId != 0 && !status.lastFinished.isValid();
-    case ProfileActivity::Idle:
-    case ProfileActivity::Cancelling:
-        return false;
-    }
-    return false;
-}
-
 bool isError(const ProfileStatus &status)
 {
     return status.activity == ProfileActivity::Idle && status.lastResult &&

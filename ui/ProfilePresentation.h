@@ -18,8 +18,6 @@ namespace presentation {
 [[nodiscard]] int percent(const ProfileStatus &status);
 /// "Completed 14:02", "Failed 14:02: <error>", "Cancelled (user) 14:02", or "never run".
 [[nodiscard]] QString lastRunText(const ProfileStatus &status);
-/// Whether the profile has work a Cancel would stop.
-[[nodiscard]] bool hasWork(const ProfileStatus &status);
 /// Whether the profile's last run failed (its row and the tray show an error).
 [[nodiscard]] bool isError(const ProfileStatus &status);
 

@@ -98,7 +98,7 @@ ProfileRow::ProfileRow(const QString &name, QWidget *parent) : QFrame(parent), m
     layout->addLayout(buttons, 0, 3, 2, 1, Qt::AlignVCenter);
 }
 
-void ProfileRow::setStatus(const ProfileStatus &status)
+void ProfileRow::setStatus(const ProfileStatus &status, bool hasWork)
 {
     m_remote->setText(status.profile.remote);
     m_remote->setToolTip(status.profile.localFolder + QStringLiteral(" → ") +
@@ -144,7 +144,7 @@ void ProfileRow::setStatus(const ProfileStatus &status)
                       status.activity == ProfileActivity::Syncing ||
                       status.activity == ProfileActivity::Cancelling;
     m_sync->setEnabled(!busy && status.activity != ProfileActivity::Paused);
-    m_cancel->setEnabled(presentation::hasWork(status));
+    m_cancel->setEnabled(hasWork);
     m_pause->setVisible(status.activity != ProfileActivity::Paused);
     m_resume->setVisible(status.activity == ProfileActivity::Paused);
 }

@@ -24,8 +24,8 @@ public:
     explicit ProfileRow(const QString &name, QWidget *parent = nullptr);
 
     [[nodiscard]] QString name() const { return m_name; }
-    /// Shows `status`.
-    void setStatus(const ProfileStatus &status);
+    /// Shows `status`; `hasWork` enables Cancel.
+    void setStatus(const ProfileStatus &status, bool hasWork);
 
     [[nodiscard]] QPushButton *syncButton() const { return m_sync; }
     [[nodiscard]] QPushButton *cancelButton() const { return m_cancel; }

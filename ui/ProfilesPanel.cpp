@@ -2,6 +2,7 @@
 
 #include "ProfilePresentation.h"
 #include "ProfileRow.h"
+#include "RunTracker.h"
 #include "WhenReady.h"
 
 #include <QLabel>
@@ -12,7 +13,7 @@
 namespace ferry {
 
 ProfilesPanel::ProfilesPanel(SyncController *controller, QWidget *parent)
-    : QWidget(parent), m_controller(controller)
+    : QWidget(parent), m_controller(controller), m_runs(new RunTracker(controller, this))
 {
     setObjectName(QStringLiteral("profilesPanel"));
     setAccessibleName(tr("Profiles"));
@@ -36,6 +37,7 @@ ProfilesPanel::ProfilesPanel(SyncController *controller, QWidget *parent)
     connect(&m_poll, &QTimer::timeout, this, &ProfilesPanel::pollBusy);
     connect(controller, &SyncController::profilesChanged, this, &ProfilesPanel::rebuild);
     connect(controller, &SyncController::profileChanged, this, &ProfilesPanel::refresh);
+    connect(controller, &SyncController::runFinished, this, &ProfilesPanel::refresh);
     rebuild();
 }
 
@@ -80,7 +82,7 @@ void ProfilesPanel::refresh(const QString &name)
     if (!row || !m_controller)
         return;
     if (const auto status = m_controller->status(name)) {
-        row->setStatus(*status);
+        row->setStatus(*status, m_runs->hasWork(*status));
         if (status->activity != ProfileActivity::Idle && !m_poll.isActive())
             m_poll.start();
     }
@@ -93,7 +95,7 @@ void ProfilesPanel::pollBusy()
         const auto status = m_controller ? m_controller->status(it.key()) : std::nullopt;
         if (!status)
             continue;
-        it.value()->setStatus(*status);
+        it.value()->setStatus(*status, m_runs->hasWork(*status));
         busy = busy || status->activity != ProfileActivity::Idle;
     }
     if (!busy)

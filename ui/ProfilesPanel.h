@@ -11,6 +11,7 @@ class QVBoxLayout;
 namespace ferry {
 
 class ProfileRow;
+class RunTracker;
 class SyncController;
 
 /**
@@ -45,6 +46,7 @@ private:
     void cancelProfile(const QString &name);
 
     QPointer<SyncController> m_controller;
+    RunTracker *m_runs;
     QHash<QString, ProfileRow *> m_rows;
     QVBoxLayout *m_list;
     QLabel *m_empty;

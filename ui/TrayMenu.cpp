@@ -1,6 +1,7 @@
 #include "TrayMenu.h"
 
 #include "ProfilePresentation.h"
+#include "RunTracker.h"
 #include "TaskDisplayStatus.h"
 
 #include <QMenu>
@@ -8,12 +9,14 @@
 namespace ferry {
 
 TrayMenu::TrayMenu(SyncController *controller, QObject *parent)
-    : QObject(parent), m_controller(controller), m_menu(new QMenu)
+    : QObject(parent), m_controller(controller), m_menu(new QMenu),
+      m_runs(new RunTracker(controller, this))
 {
     m_menu->setObjectName(QStringLiteral("trayMenu"));
     m_menu->setTitle(tr("Ferry"));
     connect(controller, &SyncController::profilesChanged, this, &TrayMenu::rebuild);
     connect(controller, &SyncController::profileChanged, this, &TrayMenu::refresh);
+    connect(controller, &SyncController::runFinished, this, &TrayMenu::refresh);
     rebuild();
 }
 
@@ -94,7 +97,7 @@ void TrayMenu::refresh()
         const auto status = m_controller->status(name);
         if (!status)
             continue;
-        const bool work = presentation::hasWork(*status);
+        const bool work = m_runs->hasWork(*status);
         anyWork = anyWork || work;
         const bool paused = status->activity == ProfileActivity::Paused;
         anyPaused = anyPaused || paused;

@@ -8,6 +8,7 @@ class QMenu;
 
 namespace ferry {
 
+class RunTracker;
 class SyncController;
 
 /**
@@ -42,6 +43,7 @@ private:
 
     QPointer<SyncController> m_controller;
     QMenu *m_menu;
+    RunTracker *m_runs;
     bool m_paused = false;
 };
 
