@@ -55,7 +55,7 @@ MainWindow::MainWindow(SyncController *controller, std::shared_ptr<SecretStore> 
     m_splitter->addWidget(m_tabs);
     m_splitter->setStretchFactor(0, 1);
     m_splitter->setStretchFactor(1, 2);
-    m_splitter->setSizes(QList<int>({280, 440}));
+    m_splitter->setSizes(QList<int>({230, 490}));
     setCentralWidget(m_splitter);
 
     buildActions();

@@ -32,7 +32,7 @@ TaskPanel::TaskPanel(Scheduler *scheduler, QWidget *parent)
     // Fixed widths: ResizeToContents would measure every one of 100,000 rows.
     m_view->header()->setSectionResizeMode(TaskTreeModel::LabelColumn, QHeaderView::Stretch);
     const int em = fontMetrics().averageCharWidth();
-    m_view->header()->resizeSection(TaskTreeModel::StatusColumn, 16 * em);
+    m_view->header()->resizeSection(TaskTreeModel::StatusColumn, 22 * em);
     m_view->header()->resizeSection(TaskTreeModel::ProgressColumn, 14 * em);
     m_view->header()->resizeSection(TaskTreeModel::BytesColumn, 24 * em);
     m_view->header()->resizeSection(TaskTreeModel::ThroughputColumn, 14 * em);

@@ -17,6 +17,7 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QPushButton>
+#include <QSettings>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableView>
@@ -60,6 +61,7 @@ int main(int argc, char *argv[])
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ferry-screenshots"));
     QStandardPaths::setTestModeEnabled(true);
+    QSettings().clear(); // the default layout, not the last run's
     if (argc != 2) {
         QTextStream(stderr) << "usage: ferry_screenshots OUTDIR\n";
         return 2;
@@ -127,7 +129,13 @@ int main(int argc, char *argv[])
         const auto s = harness.controller->status(names[2]);
         return s && s->bytesTotal > 0 && s->bytesDone * 4 > s->bytesTotal;
     });
-    window.tasks()->view()->expandAll();
+    window.tabs()->setCurrentWidget(window.tasks());
+    // The finished runs folded, the running one open.
+    QTreeView *tree = window.tasks()->view();
+    tree->collapseAll();
+    const QModelIndex photosRun = runRow(*window.tasks()->model(), names[2]);
+    tree->expandRecursively(photosRun);
+    tree->scrollTo(photosRun, QAbstractItemView::PositionAtTop);
     settle(1100); // a throughput sample and a repaint
     bool ok = save(&window, out, QStringLiteral("main-window.png"));
     tray.scheduleUpdate();
