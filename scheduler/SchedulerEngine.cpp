@@ -206,7 +206,7 @@ void SchedulerEngine::failStorage(const QString &why)
     if (!m_open)
         return;
     const QString message =
-        QStringLiteral("the task database %1 cannot be written (%2); Ferry stopped its tasks "
+        QStringLiteral("the task database %1 could not be written (%2); Ferry stopped its tasks "
                        "without losing any: free disk space or fix the file's permissions, "
                        "then start again (interrupted tasks resume)")
             .arg(m_options.databasePath, why);

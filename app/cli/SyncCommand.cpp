@@ -248,6 +248,10 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
                      [&states](TaskId id, const QString &) {
                          states.ended.insert(id, HistoryStatus::Cancelled);
                      });
+    // A database that can no longer be written (disk full) stops the scheduler: end too.
+    QString storageFailure;
+    QObject::connect(scheduler, &Scheduler::storageFailed, &context,
+                     [&storageFailure](const QString &message) { storageFailure = message; });
     int interrupted = 0;
     SignalWatcher watcher;
     QObject::connect(&watcher, &SignalWatcher::signalled, &context,
@@ -288,7 +292,7 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
         bool all = true;
         for (const auto &run : runs)
             all = all && states.ended.contains(run.id);
-        if (all)
+        if (all || !storageFailure.isEmpty())
             break;
         if (interrupted && !sinceSignal.isValid())
             sinceSignal.start();
@@ -307,6 +311,12 @@ QCoro::Task<int> syncCommand(Args args, QString dataDir)
     }
     if (terminal)
         out() << "\r" << progressText(runs, clock.elapsed() / 1000.0) << "\x1b[K\n";
+    if (!storageFailure.isEmpty()) {
+        err()
+            << Cli::tr("Error: %1. Run `ferry sync` again once that is fixed.").arg(storageFailure)
+            << "\n";
+        co_return ExitCode::Usage;
+    }
 
     // The outcome of each run, with every failed file and its reason.
     bool anyFailed = false;

@@ -1,9 +1,6 @@
-// Bad-input cases that fail until fixes land outside tests/badinput; built and registered
-// only with -DFERRY_BADINPUT_PENDING=ON (see tests/badinput/CMakeLists.txt):
-//  - databaseFullMidSync: scheduler/SchedulerEngine.cpp only logs a failed commit and goes on
-//    from a state that was never stored; `ferry sync` then never ends.
-//  - notFoundWebPage: app/s3/S3Error.cpp reads a 404 with a web page as NoSuchBucket
-//    ("Create it, or correct the bucket name"), though no S3 server answered.
+// Bad input from the machine and the network: the database's disk fills up mid-sync (the
+// scheduler stops as a crash would and the sync ends with the cause and fix), and a web page
+// answers where an S3 server should (not mistaken for a missing bucket).
 
 #include "BadInputSupport.h"
 #include "FaultRelay.h"
@@ -21,7 +18,7 @@ using namespace ferry::test;
 
 namespace {
 
-const QString kBucket = QStringLiteral("badinput-pending");
+const QString kBucket = QStringLiteral("badinput-faults");
 
 void writeFile(const QString &path, const QByteArray &content)
 {
@@ -34,7 +31,7 @@ void writeFile(const QString &path, const QByteArray &content)
 
 } // namespace
 
-class TestBadInputPending : public QObject {
+class TestBadInputFaults : public QObject {
     Q_OBJECT
 
     std::optional<S3TestServer> m_server;
@@ -140,5 +137,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(TestBadInputPending)
-#include "tst_badinput_pending.moc"
+QTEST_GUILESS_MAIN(TestBadInputFaults)
+#include "tst_badinput_faults.moc"
