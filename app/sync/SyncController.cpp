@@ -196,6 +196,7 @@ std::optional<ProfileStatus> SyncController::status(const QString &name) const
         return std::nullopt;
     ProfileStatus status = it->status;
     status.activity = activityOf(*it);
+    status.running = it->starting || it->running || it->cancelling;
     const auto counters = m_services->counters(name);
     status.filesDone = counters->filesDone;
     status.filesQueued = counters->filesQueued;
@@ -321,6 +322,8 @@ QFuture<std::expected<int, QString>> SyncController::cancel(QString name, QStrin
         return QtFuture::makeReadyFuture(std::expected<int, QString>(
             std::unexpected(tr("There is no profile named `%1`.").arg(name))));
     it->status.lastStopReason = reason;
+    it->stopReasonGiven = true;
+    touch(name);
     if (it->starting && it->startCancelled)
         it->startCancelled->store(true);
     const QString prefix = profileKeyPrefix(name);
@@ -351,7 +354,7 @@ void SyncController::pause(const QString &name, const QString &reason)
     if (it == m_profiles.end() || it->status.group.isEmpty())
         return;
     for (const auto &other : profilesOnGroup(it->status.group))
-        m_profiles[other].status.lastStopReason = reason;
+        setStopReason(other, reason);
     (void)m_scheduler->pauseGroup(it->status.group);
 }
 
@@ -367,7 +370,7 @@ void SyncController::pauseAll(const QString &reason)
 {
     for (const auto &group : groups()) {
         for (const auto &name : profilesOnGroup(group))
-            m_profiles[name].status.lastStopReason = reason;
+            setStopReason(name, reason);
         (void)m_scheduler->pauseGroup(group);
     }
 }
@@ -423,6 +426,7 @@ void SyncController::onRunEvent(const TaskEvent &event, const QString &name)
     switch (event.kind) {
     case TaskEvent::Kind::Submitted:
         entry->running = true;
+        entry->stopReasonGiven = false;
         entry->status.runId = event.id;
         break;
     case TaskEvent::Kind::Cancelling:
@@ -443,7 +447,9 @@ void SyncController::onRunEvent(const TaskEvent &event, const QString &name)
         entry->status.lastResult = status;
         entry->status.lastFinished = QDateTime::currentDateTimeUtc();
         entry->status.lastError = event.detail;
-        if (status == HistoryStatus::Cancelled)
+        // A reason given through cancel() or pause() since the run began is newer than the
+        // run's own (a user's cancel during an outage's clean-up stays the user's).
+        if (status == HistoryStatus::Cancelled && !entry->stopReasonGiven)
             entry->status.lastStopReason = event.detail;
         touch(name);
         emit runFinished(name, status, event.detail);
@@ -452,6 +458,16 @@ void SyncController::onRunEvent(const TaskEvent &event, const QString &name)
     default:
         return;
     }
+    touch(name);
+}
+
+void SyncController::setStopReason(const QString &name, const QString &reason)
+{
+    const auto entry = m_profiles.find(name);
+    if (entry == m_profiles.end())
+        return;
+    entry->status.lastStopReason = reason;
+    entry->stopReasonGiven = true;
     touch(name);
 }
 

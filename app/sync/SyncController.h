@@ -36,6 +36,8 @@ struct ProfileStatus {
     Profile profile;
     QString group; ///< The endpoint group, `s3://host:port` (empty when the remote is invalid).
     ProfileActivity activity = ProfileActivity::Idle;
+    /// A run is starting, in flight or cleaning up: there is something to cancel.
+    bool running = false;
     TaskId runId = 0; ///< The current or last run's task id (0: none this session).
     qint64 filesDone = 0;
     qint64 filesQueued = 0;
@@ -119,6 +121,8 @@ private:
         bool starting = false;
         bool running = false;
         bool cancelling = false;
+        /// cancel() or pause() gave a reason since the run began: the run's own does not win.
+        bool stopReasonGiven = false;
         /// Set by cancel() while the start is still sweeping: the run is then not submitted.
         std::shared_ptr<std::atomic<bool>> startCancelled;
     };
@@ -127,6 +131,7 @@ private:
     void onEvents(const TaskEvents &events);
     void onRunEvent(const TaskEvent &event, const QString &name);
     void apply(const Loaded &loaded);
+    void setStopReason(const QString &name, const QString &reason);
     void touch(const QString &name);
     void touchGroup(const QString &group);
     [[nodiscard]] ProfileActivity activityOf(const Entry &entry) const;

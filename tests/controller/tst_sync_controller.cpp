@@ -138,6 +138,7 @@ private slots:
         QCOMPARE(waitForRun(finished, "docs"), HistoryStatus::Completed);
         const auto status = *controller.status("docs");
         QCOMPARE(status.activity, ProfileActivity::Idle);
+        QVERIFY(!status.running);
         QCOMPARE(status.runId, *id);
         QCOMPARE(status.lastResult, std::optional(HistoryStatus::Completed));
         QCOMPARE(status.filesDone, qint64(11));
@@ -167,6 +168,7 @@ private slots:
         QVERIFY(settle(controller.sync("alpha")).has_value());
         QVERIFY(settle(controller.sync("beta")).has_value());
         QTRY_VERIFY_WITH_TIMEOUT(controller.status("alpha")->bytesDone > 0, 60'000);
+        QVERIFY(controller.status("alpha")->running);
         auto cancelled = settle(controller.cancel("alpha"));
         QVERIFY(cancelled.has_value());
         QVERIFY(*cancelled > 0);
@@ -202,10 +204,35 @@ private slots:
 
         controller.pause("far", CancelReason::Offline);
         QTRY_COMPARE(controller.status("far")->activity, ProfileActivity::Paused);
+        QVERIFY(!controller.status("far")->running); // paused, with nothing to cancel
         QCOMPARE(controller.status("far")->lastStopReason, CancelReason::Offline);
         QCOMPARE(controller.status("near")->activity, ProfileActivity::Idle);
         controller.resume("far");
         QTRY_COMPARE(controller.status("far")->activity, ProfileActivity::Idle);
+    }
+
+    void usersCancelDuringAnOutageStaysTheUsers()
+    {
+        SyncHarness h(m_server->port());
+        createBucket(h, "ctl-outage");
+        const QString root = m_tmp.filePath("ctl-outage");
+        for (int i = 0; i < 3; ++i)
+            writeFile(root, QStringLiteral("big-%1.bin").arg(i), 11 * MiB);
+        h.start(3);
+        SyncController controller(h.scheduler.get(), h.services, h.secrets);
+        save(controller, profile(h, "trip", root, "ctl-outage"));
+        QSignalSpy finished(&controller, &SyncController::runFinished);
+        QVERIFY(settle(controller.sync("trip")).has_value());
+        QTRY_VERIFY_WITH_TIMEOUT(controller.status("trip")->bytesDone > 0, 60'000);
+        // The outage cancels the endpoint; the user then cancels the profile as well.
+        auto outage = settle(
+            h.scheduler->cancelGroup(controller.status("trip")->group, CancelReason::Offline));
+        QVERIFY(outage.has_value());
+        QSignalSpy changed(&controller, &SyncController::profileChanged);
+        QVERIFY(settle(controller.cancel("trip")).has_value());
+        QVERIFY(changed.count() >= 1);
+        QCOMPARE(waitForRun(finished, "trip"), HistoryStatus::Cancelled);
+        QCOMPARE(controller.status("trip")->lastStopReason, CancelReason::User);
     }
 
     void cancelWhileStartingNeverRuns()
