@@ -70,10 +70,10 @@ class TestFaultsCrash : public QObject {
     /// Changes between runs, so each restart finds work of every kind.
     void changeSome(QRandomGenerator &rng, int round)
     {
-        for (int n = 0; n < 8; ++n)
+        for (int n = 0; n < 25; ++n)
             QVERIFY(writeSeeded(smallPath(int(rng.bounded(SmallFiles))),
                                 512 + rng.bounded(16 * 1024), rng));
-        if (round % 3 == 0)
+        if (round % 2 == 0)
             QVERIFY(writeSeeded(largePath(int(rng.bounded(LargeFiles))),
                                 11 * MiB + rng.bounded(1024 * 1024), rng));
     }
@@ -100,7 +100,7 @@ class TestFaultsCrash : public QObject {
             }
         }
         // The injected fault: SIGKILL after a seeded delay (returns early if ferry ended).
-        const int delayMs = 50 + int(rng.bounded(1200));
+        const int delayMs = 50 + int(rng.bounded(700));
         process.waitForFinished(delayMs);
         const bool killed = process.state() == QProcess::Running;
         process.kill();
@@ -183,7 +183,7 @@ private slots:
         QCOMPARE(kills, Kills);
 
         const FerryRun last = cli.run({"sync", ProfileName, "--json"}, {}, 120'000);
-        QVERIFY2(last.exitCode == 0, last.out.constData());
+        QVERIFY2(last.exitCode == 0, (last.out + last.err).constData());
         const auto lines = jsonLines(last.out);
         QVERIFY(!lines.isEmpty());
         QCOMPARE(lines.last().value("status").toString(), QString("completed"));

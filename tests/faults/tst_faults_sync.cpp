@@ -182,17 +182,14 @@ private slots:
         QVERIFY(row.has_value());
         QCOMPARE(row->status, HistoryStatus::Completed);
         QCOMPARE(m_proxy->applied(rule), 1);
-        // The sweep (what `ferry sync` runs first) is where an upload nobody holds is found.
+        // The sweep (what `ferry sync` runs first) finds the upload by the intent Ferry
+        // recorded before the create.
         auto swept = QCoro::waitFor(
             sweepOrphans(h.services, "lost-create", kDefaultOrphanAge, false, CancellationToken()));
         QVERIFY(swept.has_value());
         const QString problems =
             checkBucketMatchesTree(*m_direct, *m_server, "faults-lost-create", "l/", root, {});
         qInfo() << "left behind:" << problems;
-        QEXPECT_FAIL("",
-                     "Ferry bug: an upload whose CreateMultipartUpload answer was lost is "
-                     "never recorded, so the sweep leaves it for 24 h (see the fault report)",
-                     Continue);
         QVERIFY2(problems.isEmpty(), qPrintable(problems));
     }
 
@@ -232,11 +229,6 @@ private slots:
         for (const auto &upload : *uploads)
             qInfo() << "left in progress:" << upload.key << upload.uploadId
                     << "known:" << h.store->isKnownUpload(upload.uploadId);
-        QEXPECT_FAIL("",
-                     "Ferry bug: the create is sent with the task's token, so a cancel aborts "
-                     "the request after the server made the upload; it is never recorded and "
-                     "the sweep leaves it for 24 h (see the fault report)",
-                     Continue);
         QCOMPARE(uploads->size(), 0);
     }
 };
