@@ -209,10 +209,6 @@ bool S3Error::isRetryable() const
 {
     switch (m_kind) {
     case Kind::EndpointUnreachable:
-        // Except a failed TLS handshake (TlsError): a certificate the system does not trust, or
-        // a TLS setup the two sides do not share, stays so; retrying only delays the error the
-        // user has to act on.
-        return m_code != QLatin1String("TlsError");
     case Kind::ServerBusy:
     case Kind::ServerError:
     case Kind::RequestTimeout:
