@@ -7,16 +7,23 @@
 
 #include <QCoroFuture>
 #include <QSet>
+#include <QUuid>
 
 namespace ferry {
 
 namespace {
 
-/// Upload ids held by the profile's active upload-multipart tasks.
-QCoro::Task<std::expected<QSet<QString>, TaskError>> liveUploads(Scheduler *scheduler,
-                                                                 QString group, QString profile)
+/// What the profile's active upload-multipart tasks hold: upload ids, and the keys they
+/// upload (a task may not have stored the id of the upload it just created yet).
+struct LiveUploads {
+    QSet<QString> ids;
+    QSet<QString> keys;
+};
+
+QCoro::Task<std::expected<LiveUploads, TaskError>> liveUploads(Scheduler *scheduler, QString group,
+                                                               QString profile)
 {
-    QSet<QString> live;
+    LiveUploads live;
     if (!scheduler)
         co_return live;
     auto active = co_await scheduler->activeTasks(group);
@@ -26,14 +33,30 @@ QCoro::Task<std::expected<QSet<QString>, TaskError>> liveUploads(Scheduler *sche
     for (const auto &task : *active) {
         if (task.type != SyncTypes::UploadMultipart || !task.dedupKey.startsWith(prefix))
             continue;
+        live.keys.insert(task.payload.value(QStringLiteral("key")).toString());
         auto state = co_await scheduler->taskState(task.id);
         if (state && state->contains(QStringLiteral("upload_id")))
-            live.insert(state->value(QStringLiteral("upload_id")));
+            live.ids.insert(state->value(QStringLiteral("upload_id")));
     }
     co_return live;
 }
 
+/// Clock differences between Ferry and the server tolerated when matching an intent.
+constexpr qint64 kIntentSkewSeconds = 600;
+
+const QString kIntentPrefix = QStringLiteral("intent:");
+
 } // namespace
+
+QString newUploadIntentId()
+{
+    return kIntentPrefix + QUuid::createUuid().toString(QUuid::WithoutBraces);
+}
+
+bool isUploadIntent(const QString &uploadId)
+{
+    return uploadId.startsWith(kIntentPrefix);
+}
 
 QCoro::Task<std::expected<SweepReport, TaskError>>
 sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
@@ -44,9 +67,25 @@ sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
         co_return std::unexpected(TaskError::permanent(target.error()));
     // Uploads recorded before the sweep began: one created while it runs is never an orphan.
     QSet<QString> ours;
-    if (auto known = services->store().knownUploads(profile))
-        for (const auto &upload : *known)
-            ours.insert(upload.uploadId);
+    QList<KnownUpload> intents;
+    if (auto known = services->store().knownUploads(profile)) {
+        for (const auto &upload : *known) {
+            if (isUploadIntent(upload.uploadId))
+                intents.append(upload);
+            else
+                ours.insert(upload.uploadId);
+        }
+    }
+    // Whether an upload with this key and start is one whose CreateMultipartUpload answer
+    // Ferry never got.
+    const auto intended = [&intents](const s3::MultipartUploadSummary &upload) {
+        for (const auto &intent : intents)
+            if (intent.key == upload.key &&
+                (!upload.initiated.isValid() ||
+                 upload.initiated >= intent.createdAt.addSecs(-kIntentSkewSeconds)))
+                return true;
+        return false;
+    };
     auto live = co_await liveUploads(services->scheduler(), target->group(), profile);
     if (!live)
         co_return std::unexpected(live.error());
@@ -62,7 +101,8 @@ sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
             upload.key + QStringLiteral(" (") + upload.uploadId + QLatin1Char(')');
         const bool old =
             olderThan.count() <= 0 || (upload.initiated.isValid() && upload.initiated <= cutoff);
-        if (live->contains(upload.uploadId) || !(ours.contains(upload.uploadId) || old)) {
+        const bool held = live->ids.contains(upload.uploadId) || live->keys.contains(upload.key);
+        if (held || !(ours.contains(upload.uploadId) || old || intended(upload))) {
             report.kept.append(label);
             continue;
         }
@@ -87,11 +127,20 @@ sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
     // Uploads we remember that the server no longer has are settled.
     if (!dryRun) {
         QSet<QString> listed;
-        for (const auto &upload : *uploads)
+        QSet<QString> keysLeft;
+        for (const auto &upload : *uploads) {
             listed.insert(upload.uploadId);
+            if (!report.aborted.contains(upload.key + QStringLiteral(" (") + upload.uploadId +
+                                         QLatin1Char(')')))
+                keysLeft.insert(upload.key);
+        }
         for (const auto &id : std::as_const(ours))
-            if (!listed.contains(id) && !live->contains(id))
+            if (!listed.contains(id) && !live->ids.contains(id))
                 (void)services->store().forgetUpload(id);
+        // An intent is settled once no task works on its key and nothing under it is left.
+        for (const auto &intent : std::as_const(intents))
+            if (!live->keys.contains(intent.key) && !keysLeft.contains(intent.key))
+                (void)services->store().forgetUpload(intent.uploadId);
     }
     co_return report;
 }

@@ -28,6 +28,14 @@ QCoro::Task<std::expected<SweepReport, TaskError>>
 sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
              std::chrono::seconds olderThan, bool dryRun, CancellationToken token);
 
+/**
+ * A multipart upload about to be created is recorded under an intent id first: should the
+ * CreateMultipartUpload answer be lost, the sweep still knows that an upload under that key,
+ * initiated after the intent and held by no live task, is Ferry's.
+ */
+[[nodiscard]] QString newUploadIntentId();
+[[nodiscard]] bool isUploadIntent(const QString &uploadId);
+
 /// The default age past which any in-progress upload under a profile's prefix is aborted.
 inline constexpr std::chrono::seconds kDefaultOrphanAge = std::chrono::hours(24);
 

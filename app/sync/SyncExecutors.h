@@ -53,6 +53,11 @@ public:
     QCoro::Task<TaskResult> finalize(TaskContext &ctx) override;
     bool hasCancelHook() const override { return true; }
     QCoro::Task<TaskResult> onCancel(TaskContext &ctx) override;
+
+private:
+    /// The clean-up when the create's answer never came: aborts the uploads under the key
+    /// that the create may have made.
+    QCoro::Task<TaskResult> abortIntended(TaskContext &ctx);
 };
 
 class UploadPartExecutor : public SyncExecutorBase {

@@ -1,5 +1,6 @@
 #include "SyncExecutors.h"
 
+#include "OrphanSweep.h"
 #include "SyncLogging.h"
 #include "app/s3/S3Client.h"
 
@@ -72,6 +73,16 @@ SchedulerResult<void> setState(TaskContext &ctx, const QString &key, const QStri
             break;
     }
     return result;
+}
+
+/// Whether an upload initiated at `initiated` can be the one a create begun at `intentAt`
+/// made: from a little before (clocks differ) until the create's longest possible wait.
+bool withinCreateWindow(const QDateTime &initiated, const QDateTime &intentAt)
+{
+    constexpr qint64 kSkewSeconds = 600;
+    constexpr qint64 kCreateWaitSeconds = 300;
+    return !initiated.isValid() || (initiated >= intentAt.addSecs(-kSkewSeconds) &&
+                                    initiated <= intentAt.addSecs(kCreateWaitSeconds));
 }
 
 } // namespace
@@ -168,11 +179,26 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::execute(TaskContext &ctx)
             uploadId.clear();
         }
     }
+    KnownUpload intent; // at function scope: GCC 12 and nested locals across co_await
     if (uploadId.isEmpty()) {
+        // The intent first: should the answer be lost, the sweep knows the upload is ours.
+        intent.uploadId = newUploadIntentId();
+        intent.profile = file.profile;
+        intent.bucket = target->bucket();
+        intent.key = file.key;
+        intent.createdAt = QDateTime::currentDateTimeUtc();
+        (void)store.recordUpload(intent);
+        // ...and in the task's state, for its clean-up hook should the task be cancelled.
+        (void)setState(ctx, QStringLiteral("intent"), intent.uploadId);
+        (void)setState(ctx, QStringLiteral("intent_at"),
+                       QString::number(intent.createdAt.toMSecsSinceEpoch()));
+        // Not cancellable: a cancel that dropped the request after the server made the upload
+        // would lose its id. The request is short and has its own timeout; once the id is
+        // held in the task's state, the cancel's clean-up aborts the upload.
         auto created =
-            co_await client.createMultipartUpload(target->bucket(), file.key, ctx.token());
+            co_await client.createMultipartUpload(target->bucket(), file.key, CancellationToken());
         if (!created)
-            co_return std::unexpected(toTaskError(created.error()));
+            co_return std::unexpected(toTaskError(created.error())); // the intent stays
         uploadId = created->uploadId;
         KnownUpload known;
         known.uploadId = uploadId;
@@ -193,6 +219,9 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::execute(TaskContext &ctx)
                 (void)store.forgetUpload(uploadId);
             co_return std::unexpected(TaskError::retryable(held.error().message));
         }
+        (void)store.forgetUpload(intent.uploadId);
+        if (ctx.isCancelled())
+            co_return ctx.checkCancelled(); // the clean-up hook aborts the upload
     }
 
     // The parts not yet stored, spawned in batches.
@@ -291,8 +320,11 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::finalize(TaskContext &ctx)
 QCoro::Task<TaskResult> UploadMultipartExecutor::onCancel(TaskContext &ctx)
 {
     const QString uploadId = ctx.state().value(QStringLiteral("upload_id"));
-    if (uploadId.isEmpty())
+    if (uploadId.isEmpty()) {
+        if (ctx.state().contains(QStringLiteral("intent")))
+            co_return co_await abortIntended(ctx);
         co_return TaskResult{};
+    }
     const FileTask file = fileTask(ctx.payload());
     auto target = m_services->target(file.profile);
     if (!target)
@@ -308,6 +340,37 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::onCancel(TaskContext &ctx)
         co_return std::unexpected(toTaskError(aborted.error()));
     }
     (void)m_services->store().forgetUpload(uploadId);
+    co_return TaskResult{};
+}
+
+QCoro::Task<TaskResult> UploadMultipartExecutor::abortIntended(TaskContext &ctx)
+{
+    // The create's answer never came: abort what the server started under this key while
+    // that create could have been in flight.
+    const FileTask file = fileTask(ctx.payload());
+    auto target = m_services->target(file.profile);
+    if (!target)
+        co_return std::unexpected(TaskError::permanent(target.error()));
+    const QString intentId = ctx.state().value(QStringLiteral("intent"));
+    const QDateTime intentAt = QDateTime::fromMSecsSinceEpoch(
+        ctx.state().value(QStringLiteral("intent_at")).toLongLong(), Qt::UTC);
+    s3::S3Client &client = threadClient(target->config);
+    auto listed = co_await client.listAllMultipartUploads(target->bucket(), file.key, ctx.token());
+    if (!listed)
+        co_return std::unexpected(listed.error().isCancelled()
+                                      ? TaskError::retryable(listed.error().message())
+                                      : toTaskError(listed.error()));
+    for (const auto &upload : std::as_const(*listed)) {
+        if (upload.key != file.key || !withinCreateWindow(upload.initiated, intentAt))
+            continue;
+        auto aborted = co_await client.abortMultipartUpload(
+            uploadOf(*target, file.key, upload.uploadId), ctx.token());
+        if (!aborted && aborted.error().kind() != s3::S3Error::Kind::NoSuchKey)
+            co_return std::unexpected(aborted.error().isCancelled()
+                                          ? TaskError::retryable(aborted.error().message())
+                                          : toTaskError(aborted.error()));
+    }
+    (void)m_services->store().forgetUpload(intentId);
     co_return TaskResult{};
 }
 
