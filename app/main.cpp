@@ -12,6 +12,8 @@
 
 #include <QCoro/QCoroTask>
 
+#include <sys/stat.h>
+
 namespace {
 
 /// Whether the arguments ask for the window: no command word and no --help / --version.
@@ -42,6 +44,8 @@ int runWindow(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+    // Everything Ferry creates (database, lock, secrets, socket) is the user's alone.
+    ::umask(077);
     QStringList args;
     for (int i = 1; i < argc; ++i)
         args.append(QString::fromLocal8Bit(argv[i]));

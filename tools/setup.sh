@@ -11,8 +11,9 @@ packages=(
   qcoro-qt6-dev qtkeychain-qt6-dev
   # the local S3-compatible test server and comparison clients
   python3 python3-swift rclone s3cmd curl
-  # SQLite (the store's hot path and the benchmark's baseline), OpenSSL (upload digests)
-  libsqlite3-dev sqlite3 libssl-dev
+  # SQLite (the store's hot path and the benchmark's baseline), OpenSSL (upload digests;
+  # the openssl tool makes the security suite's self-signed certificate)
+  libsqlite3-dev sqlite3 libssl-dev openssl
   # desktop integration checks and GUI smoke tests
   desktop-file-utils xvfb xauth
 )

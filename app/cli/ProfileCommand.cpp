@@ -1,8 +1,10 @@
 #include "Cli.h"
 #include "Commands.h"
+#include "app/s3/RemoteUrl.h"
 
 #include <QDir>
 #include <QFileInfo>
+#include <QHostAddress>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -66,6 +68,18 @@ QJsonObject profileJson(const Profile &profile, SecretStore &secrets)
         secret && secret->has_value()
             ? QStringLiteral("stored in the %1").arg(secrets.description())
             : QStringLiteral("none stored (AWS_SECRET_ACCESS_KEY is used when set)");
+    // Plain HTTP is only ever spelled out (http://); beyond this machine it is worth a flag.
+    if (const auto url = s3::RemoteUrl::parse(profile.remote)) {
+        const bool plain = !url->endpoint().isSecure();
+        json[QStringLiteral("plainHttp")] = plain;
+        const QString host = url->endpoint().host();
+        const bool loopback = host == QLatin1String("localhost") || QHostAddress(host).isLoopback();
+        if (plain && !loopback)
+            json[QStringLiteral("warning")] =
+                Cli::tr("plain HTTP: data and signed requests travel unencrypted to %1; use "
+                        "s3:// (HTTPS) unless this network is trusted")
+                    .arg(host);
+    }
     return json;
 }
 

@@ -97,10 +97,11 @@ S3Error S3Error::fromResponse(int httpStatus, const QByteArray &body, const S3Er
             }
             return error;
         }
-        // A web page (a proxy's or a web server's 404) says nothing about buckets or keys.
+        // A web page (a web server's 404) says nothing about buckets or keys; a gateway's
+        // 5xx page stays a server error, retried like one.
         const QByteArray start = body.trimmed().left(64).toLower();
         const bool webPage = start.startsWith("<!doctype html") || start.startsWith("<html");
-        if ((httpStatus < 500 && httpStatus != 403 && httpStatus != 404) || webPage)
+        if (httpStatus < 500 && (webPage || (httpStatus != 403 && httpStatus != 404)))
             return invalidResponse(tr("HTTP %1 with a body that is not an S3 error: %2")
                                        .arg(httpStatus)
                                        .arg(QString::fromUtf8(body.left(120)).simplified()),

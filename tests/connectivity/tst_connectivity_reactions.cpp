@@ -191,7 +191,10 @@ private slots:
         const QString bucket = uniqueBucket("split");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
-        rig.addProfile("gone", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        // Enough for "gone" to be still uploading when its three probes have failed (about
+        // 0.4 s), even on a quiet machine.
+        const QString goneRoot = makeTree(bucket + "-gone", 6, 32 * MiB);
+        rig.addProfile("gone", goneRoot, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
         rig.addProfile("stays", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
         rig.start();
         QTRY_VERIFY(rig.monitor->endpointState(rig.group("stays")) == EndpointState::Online);
