@@ -211,6 +211,9 @@ void SchedulerEngine::failStorage(const QString &why)
                        "then start again (interrupted tasks resume)")
             .arg(m_options.databasePath, why);
     qCCritical(lcScheduler).noquote() << message;
+    // Runs this flush dispatched never start: the file does not know they were dispatched.
+    qDeleteAll(std::exchange(m_toStart, {}));
+    qDeleteAll(std::exchange(m_hooksToStart, {}));
     m_shuttingDown = true;
     for (auto &active : m_running) {
         active.interrupted = true;
