@@ -183,43 +183,36 @@ std::expected<void, QString> AppStore::open()
 
 std::expected<void, ProfileError> AppStore::addProfile(const Profile &profile)
 {
-    if (auto ok = profile.validate(); !ok)
-        return ok;
-    auto db = connection();
-    QSqlQuery query(db);
-    query.prepare(
-        QStringLiteral("INSERT OR IGNORE INTO app_profiles (name, settings) VALUES (?, ?)"));
-    query.addBindValue(profile.name);
-    query.addBindValue(
-        QString::fromUtf8(QJsonDocument(profile.toJson()).toJson(QJsonDocument::Compact)));
-    if (!query.exec())
-        return std::unexpected(ProfileError{ProfileError::Field::Storage, sqlError(query)});
-    if (query.numRowsAffected() == 0)
-        return std::unexpected(ProfileError{
-            ProfileError::Field::Name,
-            tr("A profile named `%1` already exists. Choose another name, or remove it first "
-               "with `ferry profile remove %1`.")
-                .arg(profile.name)});
-    return {};
+    return writeProfile(
+        profile,
+        QStringLiteral("INSERT OR IGNORE INTO app_profiles (settings, name) VALUES (?, ?)"),
+        tr("A profile named `%1` already exists. Choose another name, or remove it first with "
+           "`ferry profile remove %1`.")
+            .arg(profile.name));
 }
 
 std::expected<void, ProfileError> AppStore::updateProfile(const Profile &profile)
 {
+    return writeProfile(profile,
+                        QStringLiteral("UPDATE app_profiles SET settings = ? WHERE name = ?"),
+                        tr("There is no profile named `%1` to change. See `ferry profile list`.")
+                            .arg(profile.name));
+}
+
+std::expected<void, ProfileError> AppStore::writeProfile(const Profile &profile, const QString &sql,
+                                                         const QString &whenNoRow)
+{
     if (auto ok = profile.validate(); !ok)
         return ok;
-    auto db = connection();
-    QSqlQuery query(db);
-    query.prepare(QStringLiteral("UPDATE app_profiles SET settings = ? WHERE name = ?"));
+    QSqlQuery query(connection());
+    query.prepare(sql); // binds: settings, name
     query.addBindValue(
         QString::fromUtf8(QJsonDocument(profile.toJson()).toJson(QJsonDocument::Compact)));
     query.addBindValue(profile.name);
     if (!query.exec())
         return std::unexpected(ProfileError{ProfileError::Field::Storage, sqlError(query)});
     if (query.numRowsAffected() == 0)
-        return std::unexpected(
-            ProfileError{ProfileError::Field::Name,
-                         tr("There is no profile named `%1` to change. See `ferry profile list`.")
-                             .arg(profile.name)});
+        return std::unexpected(ProfileError{ProfileError::Field::Name, whenNoRow});
     return {};
 }
 

@@ -98,6 +98,9 @@ public:
 
 private:
     [[nodiscard]] QSqlDatabase connection();
+    /// Runs `sql` (binds: settings, name) for a valid profile; no row touched: `whenNoRow`.
+    [[nodiscard]] std::expected<void, ProfileError>
+    writeProfile(const Profile &profile, const QString &sql, const QString &whenNoRow);
 
     QString m_path;
     QString m_connectionPrefix;

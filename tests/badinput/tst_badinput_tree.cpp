@@ -6,6 +6,7 @@
 // multipart upload behind and change nothing in the local folder.
 
 #include "BadInputSupport.h"
+#include "ServerCase.h"
 #include "app/s3/S3Client.h"
 #include "support/S3TestServer.h"
 
@@ -191,15 +192,8 @@ private slots:
     {
         m_server = S3TestServer::fromEnvironment();
         QVERIFY2(m_server.has_value(), qPrintable(S3TestServer::environmentProblem()));
-        m_env = QProcessEnvironment::systemEnvironment();
-        m_env.insert("FERRY_SECRET_STORE", "file");
-        m_env.insert("HOME", m_tmp.filePath("home"));
-        s3::ClientConfig config;
-        config.endpoint =
-            *s3::Endpoint::fromUrl(QStringLiteral("http://127.0.0.1:%1").arg(m_server->port()));
-        config.credentials.accessKeyId = S3TestServer::accessKey();
-        config.credentials.secretAccessKey = S3TestServer::secretKey();
-        m_client = std::make_unique<s3::S3Client>(config);
+        m_env = ferryEnvironment(m_tmp.filePath("home"));
+        m_client = testServerClient(m_server->port());
         auto created = QCoro::waitFor(m_client->createBucket(kBucket, {}));
         QVERIFY(created.has_value());
     }

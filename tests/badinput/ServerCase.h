@@ -1,0 +1,34 @@
+#pragma once
+
+// What the bad-input suites that talk to the local S3 server share.
+
+#include "app/s3/S3Client.h"
+#include "support/S3TestServer.h"
+
+#include <QProcessEnvironment>
+#include <QString>
+
+#include <memory>
+
+namespace ferry::test {
+
+/// The environment `ferry` runs in for a case: the file secret store and a private HOME.
+inline QProcessEnvironment ferryEnvironment(const QString &home)
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("FERRY_SECRET_STORE"), QStringLiteral("file"));
+    env.insert(QStringLiteral("HOME"), home);
+    return env;
+}
+
+/// A client of the local test server on `port`, with the test credentials.
+inline std::unique_ptr<s3::S3Client> testServerClient(quint16 port)
+{
+    s3::ClientConfig config;
+    config.endpoint = *s3::Endpoint::fromUrl(QStringLiteral("http://127.0.0.1:%1").arg(port));
+    config.credentials.accessKeyId = S3TestServer::accessKey();
+    config.credentials.secretAccessKey = S3TestServer::secretKey();
+    return std::make_unique<s3::S3Client>(config);
+}
+
+} // namespace ferry::test
