@@ -5,12 +5,26 @@
 #include "app/s3/S3Client.h"
 #include "support/S3TestServer.h"
 
+#include <QByteArray>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QProcessEnvironment>
 #include <QString>
 
 #include <memory>
 
 namespace ferry::test {
+
+/// Writes `content` to `path`, creating its folders.
+inline void writeFile(const QString &path, const QByteArray &content)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        qFatal("cannot write %s", qPrintable(path));
+    file.write(content);
+}
 
 /// The environment `ferry` runs in for a case: the file secret store and a private HOME.
 inline QProcessEnvironment ferryEnvironment(const QString &home)

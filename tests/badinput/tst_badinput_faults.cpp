@@ -21,15 +21,6 @@ namespace {
 
 const QString kBucket = QStringLiteral("badinput-faults");
 
-void writeFile(const QString &path, const QByteArray &content)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        qFatal("cannot write %s", qPrintable(path));
-    file.write(content);
-}
-
 } // namespace
 
 class TestBadInputFaults : public QObject {

@@ -30,15 +30,6 @@ namespace {
 
 const QString kBucket = QStringLiteral("badinput-server");
 
-void writeFile(const QString &path, const QByteArray &content)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        qFatal("cannot write %s", qPrintable(path));
-    file.write(content);
-}
-
 /// The lines of a data-directory snapshot that hold profiles, journal and known uploads.
 QString durableState(const QString &snapshot)
 {

@@ -31,15 +31,6 @@ namespace {
 
 const QString kBucket = QStringLiteral("badinput-tree");
 
-void writeFile(const QString &path, const QByteArray &content)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        qFatal("cannot write %s", qPrintable(path));
-    file.write(content);
-}
-
 /// Every entry below `root` with its type, mode and content hash (links by their target).
 QString snapshotTree(const QString &root)
 {
