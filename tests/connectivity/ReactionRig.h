@@ -12,6 +12,7 @@
 #include "app/connectivity/S3EndpointProbe.h"
 #include "app/connectivity/SyncProbeTargets.h"
 #include "app/sync/SyncController.h"
+#include "support/FaultProxy.h"
 #include "sync/SyncTestSupport.h"
 
 #include <QSignalSpy>
@@ -25,6 +26,52 @@ template <typename T> T waitResult(QFuture<T> future, int timeoutMs = 60'000)
         qFatal("future not finished after %d ms", timeoutMs);
     return future.result();
 }
+
+/**
+ * A proxy in front of the test server that can hold a profile's run in flight: once held, the
+ * next second part the profile uploads stalls (never answered) until its task is cancelled or
+ * the gate is released. One part only: its upload keeps one of the scheduler's slots, the
+ * profile's other files and every other profile go on.
+ * A test that takes an endpoint away mid-run needs the run still running at that moment; a
+ * fast machine could otherwise finish it first. Point the ReactionRig at `port()`.
+ */
+class UploadGate {
+public:
+    explicit UploadGate(quint16 serverPort) : m_proxy(serverPort)
+    {
+        if (!m_proxy.listen())
+            qFatal("upload gate: cannot listen on 127.0.0.1");
+    }
+    [[nodiscard]] quint16 port() const { return m_proxy.port(); }
+
+    /// Stalls the next part 2 uploaded under `bucket`/`profile`/.
+    void hold(const QString &bucket, const QString &profile)
+    {
+        FaultRule rule;
+        rule.method = "PUT";
+        rule.path = QRegularExpression(QStringLiteral("^/%1/%2/").arg(bucket, profile));
+        rule.queryContains = "partNumber=2";
+        rule.times = 1;
+        rule.fault = Fault::stall(/*forward=*/false);
+        m_rules.insert(profile, m_proxy.addRule(std::move(rule)));
+    }
+    /// Whether one of `profile`'s parts is stalled now (its run cannot finish by itself).
+    [[nodiscard]] bool holding(const QString &profile) const
+    {
+        return m_rules.contains(profile) && m_proxy.applied(m_rules.value(profile)) > 0;
+    }
+    /// Lets every later request through and resets the stalled ones (their parts are retried).
+    void release()
+    {
+        m_proxy.clearRules();
+        m_rules.clear();
+        (void)m_proxy.resetStalled();
+    }
+
+private:
+    FaultProxy m_proxy;
+    QHash<QString, int> m_rules;
+};
 
 class ReactionRig {
 public:

@@ -31,10 +31,12 @@ class TestConnectivityReactions : public QObject {
 
     QString uniqueBucket(const char *stem)
     {
-        // Unique across runs too: the shared server keeps its buckets for the whole ctest run.
-        return QStringLiteral("%1-%2-%3")
+        // Unique across runs and concurrent instances too: the shared server keeps its buckets
+        // for the whole ctest run.
+        return QStringLiteral("%1-%2-%3-%4")
             .arg(QLatin1String(stem))
             .arg(QDateTime::currentMSecsSinceEpoch())
+            .arg(QCoreApplication::applicationPid())
             .arg(++m_serial);
     }
 
@@ -92,19 +94,22 @@ private slots:
 
     void disconnectedCancelsEveryEndpointWithReasonOffline()
     {
-        ReactionRig rig(m_server->port());
+        UploadGate gate(m_server->port());
+        ReactionRig rig(gate.port());
         const QString bucket = uniqueBucket("disc");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
         rig.addProfile("near", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
         rig.addProfile("far", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
+        gate.hold(bucket, "near");
+        gate.hold(bucket, "far");
         rig.start();
         QVERIFY(rig.group("near") != rig.group("far"));
         QTRY_VERIFY(rig.monitor->endpointState(rig.group("near")) == EndpointState::Online);
         QTRY_VERIFY(rig.monitor->endpointState(rig.group("far")) == EndpointState::Online);
         const TaskId near = rig.sync("near");
         const TaskId far = rig.sync("far");
-        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("near") && rig.uploading("far"), 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding("near") && gate.holding("far"), 60'000);
 
         rig.source->setReachability(SystemReachability::Disconnected);
         QCOMPARE(rig.monitor->endpointState(rig.group("near")), EndpointState::Offline);
@@ -129,6 +134,7 @@ private slots:
 
         // Back: both were cancelled by the outage, both sync again, to completion.
         QSignalSpy reacted(rig.reactor, &ConnectivityReactor::reacted);
+        gate.release();
         rig.source->setReachability(SystemReachability::Online);
         QTRY_VERIFY_WITH_TIMEOUT(rig.runs("near").size() == 2 && rig.runs("far").size() == 2 &&
                                      rig.runs("near").first().status == HistoryStatus::Completed &&
@@ -146,7 +152,8 @@ private slots:
 
     void oneFailedProbeDoesNotCancelThreeDo()
     {
-        ReactionRig rig(m_server->port());
+        UploadGate gate(m_server->port());
+        ReactionRig rig(gate.port());
         const QString bucket = uniqueBucket("debounce");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
@@ -176,8 +183,10 @@ private slots:
         // Three failed probes: offline, the run is cancelled with reason offline.
         writeFile(root, "big-0.bin", 12 * MiB); // changed: the next run uploads again
         writeFile(root, "big-1.bin", 12 * MiB);
+        gate.hold(bucket, "steady");
         const TaskId second = rig.sync("steady");
-        QTRY_VERIFY_WITH_TIMEOUT(rig.controller->status("steady")->bytesDone > 0, 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding("steady"), 60'000);
+        QTRY_VERIFY(rig.controller->status("steady")->bytesDone > 0);
         makeUnreachable(rig, group);
         QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
         QVERIFY(rig.waitForRun(second));
@@ -187,20 +196,20 @@ private slots:
 
     void offlineEndpointLeavesTheOtherRunningToCompletion()
     {
-        ReactionRig rig(m_server->port());
+        UploadGate gate(m_server->port());
+        ReactionRig rig(gate.port());
         const QString bucket = uniqueBucket("split");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
-        // Enough for "gone" to be still uploading when its three probes have failed (about
-        // 0.4 s), even on a quiet machine.
-        const QString goneRoot = makeTree(bucket + "-gone", 6, 32 * MiB);
+        const QString goneRoot = makeTree(bucket + "-gone", 4);
         rig.addProfile("gone", goneRoot, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
         rig.addProfile("stays", root, bucket, kLocalhost, [](Profile &p) { p.concurrency = 1; });
+        gate.hold(bucket, "gone");
         rig.start();
         QTRY_VERIFY(rig.monitor->endpointState(rig.group("stays")) == EndpointState::Online);
         const TaskId gone = rig.sync("gone");
         const TaskId stays = rig.sync("stays");
-        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("gone") && rig.uploading("stays"), 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding("gone") && rig.uploading("stays"), 60'000);
         makeUnreachable(rig, rig.group("gone"));
         QTRY_VERIFY(rig.monitor->endpointState(rig.group("gone")) == EndpointState::Offline);
         QVERIFY(rig.waitForRun(gone));
@@ -219,22 +228,26 @@ private slots:
 
     void onlineAgainResyncsTheCancelledProfileNotTheUserCancelledOne()
     {
-        ReactionRig rig(m_server->port());
+        UploadGate gate(m_server->port());
+        ReactionRig rig(gate.port());
         const QString bucket = uniqueBucket("back");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
         rig.addProfile("auto", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
         rig.addProfile("manual", root, bucket, kLocal, [](Profile &p) { p.concurrency = 1; });
+        gate.hold(bucket, "auto");
+        gate.hold(bucket, "manual");
         rig.start();
         const QString group = rig.group("auto");
         QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
         const TaskId autoRun = rig.sync("auto");
         const TaskId manualRun = rig.sync("manual");
-        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("auto") && rig.uploading("manual"), 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding("auto") && gate.holding("manual"), 60'000);
         makeUnreachable(rig, group);
         QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
         QVERIFY(rig.waitForRun(autoRun));
         QVERIFY(rig.waitForRun(manualRun));
+        QCOMPARE(rig.harness.historyOf(autoRun)->reason, CancelReason::Offline);
         QCOMPARE(rig.harness.historyOf(manualRun)->reason, CancelReason::Offline);
         // The controller has seen the outage's cancel end (see the report: a user cancel
         // before that is overwritten by the run's Cancelled event in SyncController).
@@ -245,6 +258,7 @@ private slots:
         QCOMPARE(rig.controller->status("manual")->lastStopReason, CancelReason::User);
 
         QSignalSpy reacted(rig.reactor, &ConnectivityReactor::reacted);
+        gate.release();
         rig.probe->setReachable(group, true);
         QTRY_VERIFY_WITH_TIMEOUT(rig.monitor->endpointState(group) == EndpointState::Online,
                                  10'000);
@@ -266,7 +280,8 @@ private slots:
 
     void pauseReactionPausesAndResumes()
     {
-        ReactionRig rig(m_server->port());
+        UploadGate gate(m_server->port());
+        ReactionRig rig(gate.port());
         const QString bucket = uniqueBucket("hold");
         createBucket(rig, bucket);
         const QString root = makeTree(bucket, 4);
@@ -274,16 +289,18 @@ private slots:
             p.concurrency = 1;
             p.onOffline = OfflineReaction::Pause;
         });
+        gate.hold(bucket, "holder");
         rig.start();
         const QString group = rig.group("holder");
         QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Online);
         const TaskId run = rig.sync("holder");
-        QTRY_VERIFY_WITH_TIMEOUT(rig.uploading("holder"), 60'000);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding("holder"), 60'000);
         makeUnreachable(rig, group);
         QTRY_VERIFY(rig.monitor->endpointState(group) == EndpointState::Offline);
         QTRY_COMPARE(rig.pausedGroups(), QStringList({group}));
         QCOMPARE(rig.reactor->pauseClaims(group), QSet<QString>({CancelReason::Offline}));
         QVERIFY(!rig.harness.historyOf(run).has_value()); // paused, not cancelled
+        gate.release(); // the network came back: the held part fails and is sent again
         rig.probe->setReachable(group, true);
         QTRY_VERIFY_WITH_TIMEOUT(rig.pausedGroups().isEmpty(), 10'000);
         QVERIFY(rig.waitForRun(run, 120'000));

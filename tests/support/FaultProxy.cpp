@@ -228,6 +228,15 @@ public:
         connect(m_client, &QTcpSocket::disconnected, this, &Connection::close);
     }
 
+    /// Resets the connection when it is stalled; true when it was.
+    bool resetIfStalled()
+    {
+        if (m_state != State::Stalled)
+            return false;
+        resetClient();
+        return true;
+    }
+
 private:
     enum class State { Head, Body, Response, Stalled, Dead };
 
@@ -549,6 +558,16 @@ public:
         });
     }
 
+    int resetStalled()
+    {
+        int reset = 0;
+        for (QObject *child : children())
+            if (auto *connection = dynamic_cast<Connection *>(child);
+                connection && connection->resetIfStalled())
+                ++reset;
+        return reset;
+    }
+
 private:
     FaultProxy *m_proxy;
     quint16 m_upstreamPort;
@@ -620,6 +639,16 @@ void FaultProxy::clearRules()
 {
     QMutexLocker lock(&m_mutex);
     m_rules.clear();
+}
+
+int FaultProxy::resetStalled()
+{
+    int reset = 0;
+    if (m_server)
+        QMetaObject::invokeMethod(
+            m_server, [this, &reset] { reset = m_server->resetStalled(); },
+            Qt::BlockingQueuedConnection);
+    return reset;
 }
 
 int FaultProxy::matched(int rule) const

@@ -113,6 +113,9 @@ public:
     int addRule(const QByteArray &method, const QString &pathPattern, Fault fault, int times = 1,
                 int skip = 0);
     void clearRules();
+    /// Resets (RST) every connection a Stall fault holds, as a network that comes back after
+    /// dropping them would; returns how many. Their clients see a connection error.
+    int resetStalled();
 
     [[nodiscard]] int matched(int rule) const;
     [[nodiscard]] int applied(int rule) const;
