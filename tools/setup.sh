@@ -10,12 +10,16 @@ packages=(
   qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-svg-dev libqt6svg6 qt6-qpa-plugins
   qcoro-qt6-dev qtkeychain-qt6-dev
   # the local S3-compatible test server and comparison clients
-  python3 python3-swift rclone s3cmd curl
+  python3 python3-swift rclone s3cmd curl awscli
   # SQLite (the store's hot path and the benchmark's baseline), OpenSSL (upload digests;
   # the openssl tool makes the security suite's self-signed certificate)
   libsqlite3-dev sqlite3 libssl-dev openssl
   # desktop integration checks and GUI smoke tests
   desktop-file-utils xvfb xauth
+  # the keychain suite: a real Secret Service (gnome-keyring) on a private D-Bus session
+  # (dbus-run-session), checked from outside with secret-tool; QtKeychain loads libsecret
+  # at run time
+  gnome-keyring libsecret-1-0 libsecret-tools dbus dbus-bin dbus-daemon
 )
 
 missing=()

@@ -10,6 +10,7 @@
 
 #ifdef FERRY_HAVE_QTKEYCHAIN
 #include <QEventLoop>
+#include <QTimer>
 #include <qt6keychain/keychain.h>
 #endif
 
@@ -105,51 +106,57 @@ public:
 
     std::expected<void, QString> store(const QString &profile, const QString &secret) override
     {
-        QKeychain::WritePasswordJob job(service());
-        job.setAutoDelete(false);
-        job.setKey(profile);
-        job.setTextData(secret);
-        run(job);
-        if (job.error() != QKeychain::NoError)
-            return std::unexpected(failure(job.errorString()));
+        auto *job = new QKeychain::WritePasswordJob(service());
+        job->setKey(profile);
+        job->setTextData(secret);
+        const Outcome outcome = run(job);
+        if (outcome.error != QKeychain::NoError)
+            return std::unexpected(failure(outcome.errorString));
         return {};
     }
 
     std::expected<std::optional<QString>, QString> load(const QString &profile) override
     {
-        QKeychain::ReadPasswordJob job(service());
-        job.setAutoDelete(false);
-        job.setKey(profile);
-        run(job);
-        if (job.error() == QKeychain::EntryNotFound)
+        auto *job = new QKeychain::ReadPasswordJob(service());
+        job->setKey(profile);
+        const Outcome outcome = run(job);
+        if (outcome.error == QKeychain::EntryNotFound)
             return std::optional<QString>{};
-        if (job.error() != QKeychain::NoError)
-            return std::unexpected(failure(job.errorString()));
-        return std::optional<QString>(job.textData());
+        if (outcome.error != QKeychain::NoError)
+            return std::unexpected(failure(outcome.errorString));
+        return std::optional<QString>(outcome.text);
     }
 
     std::expected<void, QString> remove(const QString &profile) override
     {
-        QKeychain::DeletePasswordJob job(service());
-        job.setAutoDelete(false);
-        job.setKey(profile);
-        run(job);
-        if (job.error() != QKeychain::NoError && job.error() != QKeychain::EntryNotFound)
-            return std::unexpected(failure(job.errorString()));
+        auto *job = new QKeychain::DeletePasswordJob(service());
+        job->setKey(profile);
+        const Outcome outcome = run(job);
+        if (outcome.error != QKeychain::NoError && outcome.error != QKeychain::EntryNotFound)
+            return std::unexpected(failure(outcome.errorString));
         return {};
     }
 
-    /// Whether a keychain answers at all (a read of a key that does not exist).
+    /// Whether a keychain answers at all (a read of a key that does not exist), within
+    /// ProbeTimeoutMs: a keychain registered on the bus that never replies, or a Qt event loop
+    /// that cannot deliver libsecret's GLib callbacks (QT_NO_GLIB=1), must not hang Ferry.
     bool probe()
     {
-        QKeychain::ReadPasswordJob job(service());
-        job.setAutoDelete(false);
-        job.setKey(QStringLiteral("ferry-probe"));
-        run(job);
-        return job.error() == QKeychain::NoError || job.error() == QKeychain::EntryNotFound;
+        auto *job = new QKeychain::ReadPasswordJob(service());
+        job->setKey(QStringLiteral("ferry-probe"));
+        const Outcome outcome = run(job, ProbeTimeoutMs);
+        return outcome.error == QKeychain::NoError || outcome.error == QKeychain::EntryNotFound;
     }
 
 private:
+    static constexpr int ProbeTimeoutMs = 10'000;
+
+    struct Outcome {
+        QKeychain::Error error = QKeychain::OtherError;
+        QString errorString;
+        QString text; ///< What a ReadPasswordJob read.
+    };
+
     static QString service() { return QStringLiteral("ferry"); }
     static QString failure(const QString &why)
     {
@@ -157,12 +164,36 @@ private:
                   "keep secrets in a file only you can read.")
             .arg(why);
     }
-    static void run(QKeychain::Job &job)
+
+    /// Starts `job` (which deletes itself once finished) and waits for it in a local event loop,
+    /// at most `timeoutMs` when given. A job that has not finished by then is left to finish and
+    /// delete itself: the keychain's late answer must find it alive.
+    static Outcome run(QKeychain::Job *job, int timeoutMs = -1)
     {
+        job->setAutoDelete(true);
+        std::optional<Outcome> outcome;
         QEventLoop loop;
-        QObject::connect(&job, &QKeychain::Job::finished, &loop, &QEventLoop::quit);
-        job.start();
-        loop.exec();
+        QObject::connect(job, &QKeychain::Job::finished, &loop, [&](QKeychain::Job *done) {
+            Outcome result{done->error(), done->errorString(), {}};
+            if (auto *read = qobject_cast<QKeychain::ReadPasswordJob *>(done))
+                result.text = read->textData();
+            outcome = std::move(result);
+            loop.quit();
+        });
+        QTimer timer;
+        timer.setSingleShot(true);
+        QObject::connect(&timer, &QTimer::timeout, &loop, &QEventLoop::quit);
+        job->start();
+        if (timeoutMs >= 0)
+            timer.start(timeoutMs);
+        if (!outcome)
+            loop.exec();
+        if (!outcome) // timed out, or the application quit every event loop
+            return {QKeychain::OtherError,
+                    timeoutMs >= 0 ? tr("no answer within %1 s").arg(timeoutMs / 1000)
+                                   : tr("the request was interrupted"),
+                    {}};
+        return *outcome;
     }
 };
 #endif
