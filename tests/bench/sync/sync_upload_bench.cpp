@@ -1,18 +1,21 @@
-// Sync upload benchmark: `ferry sync` end to end against `rclone copy` and `s3cmd sync`, in one
-// run, on one data set, against one local S3 test server (tools/s3-test-server, started here).
+// Sync upload benchmark: `ferry sync` end to end against `rclone copy`, `s3cmd sync` and
+// `aws s3 sync` (Debian's awscli, /usr/bin/aws), in one run, on one data set, against one local S3
+// test server (tools/s3-test-server, started here).
 //
 //   sync_upload_bench [--small-count 1000] [--small-kib 32] [--large-count 3] [--large-mib 80]
 //                     [--part-mib 16] [--threshold-mib 64] [--concurrency 4] [--rounds 1]
-//                     [--tools ferry,rclone,s3cmd]
+//                     [--tools ferry,rclone,s3cmd,awscli]
 //
 // The data set mixes many small files with a few files above the multipart threshold. Each
 // tool uploads the whole folder to its own prefix of one bucket, with the same part size,
 // multipart threshold and number of transfers where the tool has the setting (s3cmd uploads
-// one file at a time; it has no such option). Ferry is the built `ferry` binary with a fresh
-// data directory and a profile added by `ferry profile add ... --secret-stdin`. With several
-// rounds the tools take turns and each gets fresh prefixes; the best round counts.
-// Prints JSON: seconds and MB/s (10^6 bytes per second) per tool and Ferry ÷ the fastest other.
-// Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
+// one file at a time; it has no such option). awscli gets them from a temporary config file
+// (with path-style addressing) and its credentials from the environment, never printed. Ferry is
+// the built `ferry` binary with a fresh data directory and a profile added by `ferry profile add
+// ... --secret-stdin`. With several rounds the tools take turns and each gets fresh prefixes; the
+// best round counts. Prints JSON: seconds and MB/s (10^6 bytes per second) per tool, the tools'
+// versions, Ferry ÷ each other tool and Ferry ÷ the fastest other. Run by hand; never part of the
+// test run. Nothing leaves 127.0.0.1.
 
 #include "app/s3/S3Client.h"
 #include "support/S3TestServer.h"
@@ -22,6 +25,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -51,8 +55,8 @@ struct Options {
     qint64 thresholdBytes = 64 * MiB;
     int concurrency = 4;
     int rounds = 1;
-    QStringList tools = {QStringLiteral("ferry"), QStringLiteral("rclone"),
-                         QStringLiteral("s3cmd")};
+    QStringList tools = {QStringLiteral("ferry"), QStringLiteral("rclone"), QStringLiteral("s3cmd"),
+                         QStringLiteral("awscli")};
 
     [[nodiscard]] qint64 totalBytes() const
     {
@@ -135,7 +139,8 @@ QProcessEnvironment localOnlyEnvironment(const QString &home)
     for (const char *name :
          {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy",
           "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-          "AWS_CONFIG_FILE", "AWS_CA_BUNDLE"})
+          "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE",
+          "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_PAGER"})
         env.remove(QString::fromLatin1(name));
     env.insert(QStringLiteral("NO_PROXY"), QStringLiteral("127.0.0.1"));
     env.insert(QStringLiteral("HOME"), home);
@@ -177,7 +182,7 @@ Measure runTool(const QString &program, const QStringList &arguments,
     return m;
 }
 
-// --- the three tools --------------------------------------------------------------------------
+// --- the tools --------------------------------------------------------------------------
 
 struct Setup {
     QString work;     ///< temporary directory of this bench
@@ -272,6 +277,56 @@ Measure runS3cmd(const Setup &s, const QString &prefix)
                     QStringLiteral("sync"), s.source + QLatin1Char('/'),
                     QStringLiteral("s3://%1/%2/").arg(Bucket, prefix)},
                    localOnlyEnvironment(s.work), s.options.totalBytes());
+}
+
+/// Debian's awscli (2.x): /usr/bin/aws, not another `aws` earlier in PATH (a pip or pyenv
+/// awscli 1.x is a different program).
+const QString AwsProgram = QStringLiteral("/usr/bin/aws");
+
+Measure runAwscli(const Setup &s, const QString &prefix)
+{
+    if (!QFileInfo(AwsProgram).isExecutable())
+        die(QStringLiteral("%1 is missing: run tools/setup.sh (Debian's awscli), or leave awscli "
+                           "out of --tools")
+                .arg(AwsProgram));
+    const QString config = QDir(s.work).filePath(QStringLiteral("aws.config"));
+    {
+        QFile file(config);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Text))
+            die(QStringLiteral("cannot write %1").arg(config));
+        QTextStream out(&file);
+        out << "[default]\nregion = " << S3TestServer::region() << "\ns3 =\n"
+            << "    addressing_style = path\n"
+            << "    multipart_threshold = " << s.options.thresholdBytes / MiB << "MB\n"
+            << "    multipart_chunksize = " << s.options.partBytes / MiB << "MB\n"
+            << "    max_concurrent_requests = " << s.options.concurrency << "\n";
+    }
+    QProcessEnvironment env = localOnlyEnvironment(s.work);
+    env.insert(QStringLiteral("AWS_CONFIG_FILE"), config);
+    // No shared credentials file: the keys come from the environment only.
+    env.insert(QStringLiteral("AWS_SHARED_CREDENTIALS_FILE"),
+               QDir(s.work).filePath(QStringLiteral("aws.no-credentials")));
+    env.insert(QStringLiteral("AWS_ACCESS_KEY_ID"), S3TestServer::accessKey());
+    env.insert(QStringLiteral("AWS_SECRET_ACCESS_KEY"), S3TestServer::secretKey());
+    env.insert(QStringLiteral("AWS_EC2_METADATA_DISABLED"), QStringLiteral("true"));
+    env.insert(QStringLiteral("AWS_PAGER"), QString());
+    return runTool(AwsProgram,
+                   {QStringLiteral("s3"), QStringLiteral("sync"), s.source,
+                    QStringLiteral("s3://%1/%2").arg(Bucket, prefix),
+                    QStringLiteral("--endpoint-url"), s.endpoint, QStringLiteral("--no-progress"),
+                    QStringLiteral("--only-show-errors")},
+                   env, s.options.totalBytes());
+}
+
+/// The first line of `program --version` (or `program version`), for the record.
+QString toolVersion(const QString &program, const QString &argument)
+{
+    QProcess process;
+    process.setProcessChannelMode(QProcess::MergedChannels);
+    process.start(program, {argument});
+    if (!process.waitForFinished(30'000))
+        return QStringLiteral("unknown");
+    return QString::fromLocal8Bit(process.readAll()).section(QLatin1Char('\n'), 0, 0).trimmed();
 }
 
 /// Whether `prefix` holds the whole data set (object count and bytes).
@@ -382,11 +437,12 @@ int main(int argc, char *argv[])
     QList<Tool> tools;
     for (const Tool &tool : {Tool{QStringLiteral("ferry"), runFerry, {}},
                              Tool{QStringLiteral("rclone"), runRclone, {}},
-                             Tool{QStringLiteral("s3cmd"), runS3cmd, {}}})
+                             Tool{QStringLiteral("s3cmd"), runS3cmd, {}},
+                             Tool{QStringLiteral("awscli"), runAwscli, {}}})
         if (setup.options.tools.contains(tool.name))
             tools.append(tool);
     if (tools.isEmpty() || tools.first().name != QLatin1String("ferry"))
-        die(QStringLiteral("--tools must name ferry (and may name rclone, s3cmd)"));
+        die(QStringLiteral("--tools must name ferry (and may name rclone, s3cmd, awscli)"));
     for (int round = 0; round < setup.options.rounds; ++round) {
         for (qsizetype turn = 0; turn < tools.size(); ++turn) {
             Tool &tool = tools[(turn + round) % tools.size()];
@@ -404,10 +460,21 @@ int main(int argc, char *argv[])
         }
     }
 
+    const double ferryMbps = tools.first().best().mbps();
     QJsonObject results;
+    QJsonObject ratios; // Ferry ÷ each other tool, best rounds
+    QJsonObject versions;
     double fastestOther = 0;
     QString fastestName;
     for (const Tool &tool : tools) {
+        if (tool.name == QLatin1String("rclone"))
+            versions.insert(tool.name,
+                            toolVersion(QStringLiteral("rclone"), QStringLiteral("version")));
+        else if (tool.name == QLatin1String("s3cmd"))
+            versions.insert(tool.name,
+                            toolVersion(QStringLiteral("s3cmd"), QStringLiteral("--version")));
+        else if (tool.name == QLatin1String("awscli"))
+            versions.insert(tool.name, toolVersion(AwsProgram, QStringLiteral("--version")));
         const Measure best = tool.best();
         QJsonObject entry = best.json();
         QJsonArray all;
@@ -415,12 +482,14 @@ int main(int argc, char *argv[])
             all.append(m.json());
         entry.insert(QStringLiteral("rounds"), all);
         results.insert(tool.name, entry);
-        if (tool.name != QLatin1String("ferry") && best.mbps() > fastestOther) {
+        if (tool.name == QLatin1String("ferry"))
+            continue;
+        ratios.insert(tool.name, best.mbps() > 0 ? ferryMbps / best.mbps() : 0);
+        if (best.mbps() > fastestOther) {
             fastestOther = best.mbps();
             fastestName = tool.name;
         }
     }
-    const double ferryMbps = tools.first().best().mbps();
     const QJsonObject report{
         {QStringLiteral("workload"),
          QJsonObject{
@@ -435,6 +504,8 @@ int main(int argc, char *argv[])
              {QStringLiteral("rounds"), setup.options.rounds},
              {QStringLiteral("server"), QStringLiteral("tools/s3-test-server (Swift s3api)")}}},
         {QStringLiteral("results"), results},
+        {QStringLiteral("versions"), versions},
+        {QStringLiteral("ferry_vs"), ratios},
         {QStringLiteral("fastest_other"), fastestName},
         {QStringLiteral("ferry_vs_fastest_other"), fastestOther > 0 ? ferryMbps / fastestOther : 0},
     };
