@@ -112,8 +112,10 @@ public:
             qFatal("bucket: %s", qPrintable(created.error().message()));
     }
 
-    /// Adds a profile through the controller (what the dialog's Save does).
-    void addProfile(const QString &name, const QString &local, const QString &bucket)
+    /// Adds a profile through the controller (what the dialog's Save does); `tweak` may change
+    /// it first (e.g. point its remote at a FaultProxy).
+    void addProfile(const QString &name, const QString &local, const QString &bucket,
+                    const std::function<void(Profile &)> &tweak = {})
     {
         Profile p;
         p.name = name;
@@ -122,6 +124,8 @@ public:
         p.accessKeyId = S3TestServer::accessKey();
         p.partSize = 5 * 1024 * 1024;
         p.multipartThreshold = 5 * 1024 * 1024;
+        if (tweak)
+            tweak(p);
         auto saved = awaitFuture(controller->saveProfile(p, S3TestServer::secretKey(), false));
         if (!saved)
             qFatal("profile: %s", qPrintable(saved.error().message));
