@@ -36,12 +36,17 @@ log_tail() {
     done
 }
 
-# True while $1 is a live (not zombie) s3-test-server process.
-server_alive() {
+# True while $1 is a live (not zombie) process.
+process_alive() {
     [ -r "/proc/$1/stat" ] || return 1
     # Field 3 of /proc/PID/stat is the state; the name in field 2 may hold spaces.
     st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
-    [ "$st" != Z ] || return 1
+    [ "$st" != Z ]
+}
+
+# True while $1 is a live s3-test-server process (not another one that reused a stale pid).
+server_alive() {
+    process_alive "$1" || return 1
     tr '\0' ' ' <"/proc/$1/cmdline" | grep -q s3-test-server
 }
 
@@ -88,7 +93,9 @@ start)
     echo "$pid" >"$state/pid"
     n=$(ticks "$start_timeout")
     while :; do
-        if ! server_alive "$pid"; then
+        # Our own child, so its pid cannot be stale; right after the fork its command line is
+        # still this shell's, so only liveness is checked here.
+        if ! process_alive "$pid"; then
             echo "s3server: $server exited during start-up" >&2
             log_tail
             rm -f "$state/pid"
