@@ -149,6 +149,7 @@ SchedulerResult<void> TaskStore::migrate()
     if (current == kSchemaVersion)
         return {};
 
+    // Each version's statements, applied in order from the file's version on.
     const QStringList v1 = {
         QStringLiteral(
             "CREATE TABLE tasks ("
@@ -185,19 +186,37 @@ SchedulerResult<void> TaskStore::migrate()
             " bytes INTEGER NOT NULL DEFAULT 0)"),
         QStringLiteral("CREATE INDEX history_finished ON history(finished_at)"),
         QStringLiteral("CREATE TABLE paused_groups (grp TEXT PRIMARY KEY) WITHOUT ROWID"),
-        QStringLiteral("PRAGMA user_version = 1"),
     };
+    const QStringList v2 = {
+        // History filtered by status pages newest-first from this index: a rare status (a
+        // few failures among a million rows) no longer scans the whole table for a page.
+        QStringLiteral("CREATE INDEX history_status ON history(status, id)"),
+    };
+    const QList<QStringList> steps = {v1, v2};
+    static_assert(kSchemaVersion == 2, "add the new version's statements to `steps`");
+
     Transaction transaction(*this);
-    for (const QString &sql : v1) {
-        if (!exec(sql))
-            return schedulerError(
-                SchedulerError::Code::Storage,
-                QStringLiteral("cannot create the schema in %1: %2").arg(m_path, m_lastError));
+    for (int version = current + 1; version <= kSchemaVersion; ++version) {
+        for (const QString &sql : steps.at(version - 1)) {
+            if (!exec(sql))
+                return schedulerError(SchedulerError::Code::Storage,
+                                      QStringLiteral("cannot bring the schema of %1 to version "
+                                                     "%2: %3")
+                                          .arg(m_path)
+                                          .arg(version)
+                                          .arg(m_lastError));
+        }
     }
-    if (!transaction.commit())
+    if (!exec(QStringLiteral("PRAGMA user_version = %1").arg(kSchemaVersion)) ||
+        !transaction.commit())
         return schedulerError(SchedulerError::Code::Storage,
                               QStringLiteral("cannot write to %1: %2").arg(m_path, m_lastError));
-    qCInfo(lcScheduler) << "created scheduler schema version" << kSchemaVersion << "in" << m_path;
+    if (current == 0)
+        qCInfo(lcScheduler) << "created scheduler schema version" << kSchemaVersion << "in"
+                            << m_path;
+    else
+        qCInfo(lcScheduler) << "migrated the scheduler schema of" << m_path << "from version"
+                            << current << "to" << kSchemaVersion;
     return {};
 }
 

@@ -52,7 +52,7 @@ struct CancelSetEntry {
  */
 class TaskStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     TaskStore();
     ~TaskStore();

@@ -95,6 +95,7 @@ private slots:
     void databaseThatIsNotSqlite();
     void readOnlyDatabase();
     void databaseFromANewerVersion();
+    void databaseFromVersionOneIsMigrated();
     void anotherConnectionWritingAfterAReadDoesNotBlock();
     void fullDiskStopsTheSchedulerAndLosesNothing();
 };
@@ -331,6 +332,77 @@ void TestSchedulerRecovery::databaseFromANewerVersion()
     QVERIFY(!opened);
     QVERIFY2(opened.error().message.contains("schema version 99, newer than this Ferry knows"),
              qPrintable(opened.error().message));
+}
+
+void TestSchedulerRecovery::databaseFromVersionOneIsMigrated()
+{
+    // A file written by the first release: version 1, without the history status index.
+    const auto failing =
+        std::make_shared<FunctionExecutor>([](TaskContext &) -> QCoro::Task<TaskResult> {
+            co_return std::unexpected(TaskError::permanent("broken on purpose"));
+        });
+    const auto registerAll = [&](Scheduler &s) {
+        s.registerExecutor("noop", noopExecutor());
+        s.registerExecutor("failing", failing);
+    };
+    Harness h;
+    h.start(registerAll);
+    TaskSpec done;
+    done.type = "noop";
+    done.group = "g";
+    const TaskId completed = h.submit(done);
+    TaskSpec broken = done;
+    broken.type = "failing";
+    const TaskId failed = h.submit(broken);
+    QTRY_VERIFY(h.historyOf(completed).has_value() && h.historyOf(failed).has_value());
+    TaskSpec later = done;
+    later.group = "held";
+    (void)await(h.scheduler->pauseGroup("held"));
+    const TaskId pending = h.submit(later);
+    h.stop();
+    auto indexes = [&] {
+        QStringList names;
+        QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", "v1");
+        db.setDatabaseName(h.options.databasePath);
+        if (db.open()) {
+            QSqlQuery q(db);
+            q.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'history'");
+            while (q.next())
+                names.append(q.value(0).toString());
+            q.exec("PRAGMA user_version");
+            names.append(q.next() ? "version " + q.value(0).toString() : "no version");
+        }
+        db.close();
+        return names;
+    };
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase("QSQLITE", "v1");
+        db.setDatabaseName(h.options.databasePath);
+        QVERIFY(db.open());
+        QVERIFY(QSqlQuery(db).exec("DROP INDEX history_status"));
+        QVERIFY(QSqlQuery(db).exec("PRAGMA user_version = 1"));
+        db.close();
+    }
+    QSqlDatabase::removeDatabase("v1");
+    QVERIFY(!indexes().contains("history_status"));
+    QSqlDatabase::removeDatabase("v1");
+
+    h.start(registerAll);
+    // Everything is still there, and the filter the index serves answers.
+    HistoryQuery failures;
+    failures.status = HistoryStatus::Failed;
+    const auto rows = h.history(failures);
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows.first().taskId, failed);
+    QCOMPARE(h.historyOf(completed)->status, HistoryStatus::Completed);
+    QVERIFY(h.isActive(pending));
+    (void)await(h.scheduler->resumeGroup("held"));
+    QTRY_VERIFY(h.historyOf(pending).has_value());
+    h.stop();
+    const QStringList after = indexes();
+    QSqlDatabase::removeDatabase("v1");
+    QVERIFY2(after.contains("history_status"), qPrintable(after.join(", ")));
+    QVERIFY2(after.contains("version 2"), qPrintable(after.join(", ")));
 }
 
 void TestSchedulerRecovery::anotherConnectionWritingAfterAReadDoesNotBlock()
