@@ -99,9 +99,15 @@ private:
 };
 
 #ifdef FERRY_HAVE_QTKEYCHAIN
-/// Secrets in the system keychain (Secret Service, KWallet, macOS Keychain...).
+/**
+ * Secrets in the system keychain (Secret Service, KWallet, macOS Keychain...). A secret saved
+ * while no keychain answered (over ssh, say) is in the data directory's file: it is still
+ * found, and moves to the keychain the next time it is saved.
+ */
 class KeychainSecretStore : public SecretStore {
 public:
+    explicit KeychainSecretStore(const QString &dataDir) : m_file(dataDir) {}
+
     QString description() const override { return tr("system keychain"); }
 
     std::expected<void, QString> store(const QString &profile, const QString &secret) override
@@ -112,7 +118,7 @@ public:
         const Outcome outcome = run(job);
         if (outcome.error != QKeychain::NoError)
             return std::unexpected(failure(outcome.errorString));
-        return {};
+        return m_file.remove(profile); // no stale copy left behind in the file
     }
 
     std::expected<std::optional<QString>, QString> load(const QString &profile) override
@@ -121,7 +127,7 @@ public:
         job->setKey(profile);
         const Outcome outcome = run(job);
         if (outcome.error == QKeychain::EntryNotFound)
-            return std::optional<QString>{};
+            return m_file.load(profile);
         if (outcome.error != QKeychain::NoError)
             return std::unexpected(failure(outcome.errorString));
         return std::optional<QString>(outcome.text);
@@ -134,7 +140,7 @@ public:
         const Outcome outcome = run(job);
         if (outcome.error != QKeychain::NoError && outcome.error != QKeychain::EntryNotFound)
             return std::unexpected(failure(outcome.errorString));
-        return {};
+        return m_file.remove(profile);
     }
 
     /// Whether a keychain answers at all (a read of a key that does not exist), within
@@ -150,6 +156,8 @@ public:
 
 private:
     static constexpr int ProbeTimeoutMs = 10'000;
+
+    FileSecretStore m_file;
 
     struct Outcome {
         QKeychain::Error error = QKeychain::OtherError;
@@ -211,7 +219,7 @@ std::unique_ptr<SecretStore> SecretStore::create(const QString &dataDir)
     if (choice == QLatin1String("file"))
         return createFileStore(dataDir);
 #ifdef FERRY_HAVE_QTKEYCHAIN
-    auto keychain = std::make_unique<KeychainSecretStore>();
+    auto keychain = std::make_unique<KeychainSecretStore>(dataDir);
     if (choice == QLatin1String("keychain") || keychain->probe())
         return keychain;
 #endif

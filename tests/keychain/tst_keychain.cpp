@@ -246,6 +246,31 @@ private slots:
     }
 
     /// The way users add a profile: `ferry profile add ... --secret-stdin`.
+    void aSecretSavedToTheFileIsFoundAndMovesToTheKeychain()
+    {
+        // Saved while no keychain answered (over ssh, say), used later from the desktop.
+        const QString dataDir = newDir(QStringLiteral("moves"));
+        const QString profile = QStringLiteral("kc-moves");
+        const QString secret = freshSecret();
+        QVERIFY(SecretStore::createFileStore(dataDir)->store(profile, secret).has_value());
+        const auto store = SecretStore::create(dataDir);
+        QCOMPARE(store->description(), KeychainNote);
+        QCOMPARE(store->load(profile).value(), std::optional<QString>(secret));
+        QCOMPARE(lookup(profile).exitCode, 1); // not in the keychain yet
+
+        // Saved again: in the keychain now, and gone from the file.
+        QVERIFY(store->store(profile, secret).has_value());
+        QCOMPARE(lookup(profile).exitCode, 0);
+        QVERIFY(!SecretStore::createFileStore(dataDir)->load(profile).value().has_value());
+        QCOMPARE(store->load(profile).value(), std::optional<QString>(secret));
+
+        // Removing it removes every copy.
+        QVERIFY(SecretStore::createFileStore(dataDir)->store(profile, secret).has_value());
+        QVERIFY(store->remove(profile).has_value());
+        QVERIFY(!store->load(profile).value().has_value());
+        QVERIFY(!SecretStore::createFileStore(dataDir)->load(profile).value().has_value());
+    }
+
     void profileAddedWithTheCliKeepsItsSecretInTheKeychain()
     {
         const QString dataDir = m_tmp.filePath(QStringLiteral("cli-data"));
