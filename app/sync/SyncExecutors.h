@@ -18,6 +18,11 @@ namespace ferry {
  *   │                    onCancel aborts it (idempotent, with the hook's fresh token)
  *   └── delete-object    when the profile mirrors deletions
  *
+ * A file that changes while it is uploaded is sent again by the same run, from the start, at
+ * most kMaxUploadTries (3) times in all; then its task fails naming the cause and the fix.
+ * Nothing is ever stored half old, half new: the stamp (size, mtime) is compared before and
+ * after the bytes are read, and the journal records the stamp of the content sent.
+ *
  * Payloads carry the profile name and the file; credentials come from SyncServices.
  */
 class SyncExecutorBase : public TaskExecutor {
@@ -45,6 +50,15 @@ public:
     QCoro::Task<TaskResult> execute(TaskContext &ctx) override;
 };
 
+struct FileTask;
+
+/**
+ * A large file: execute creates the upload and spawns its parts (the task tolerates failed
+ * parts); finalize completes it. A part that finds the file changed (or, after a restart, a
+ * `waiting` upload whose file changed) fails without sending; finalize then aborts the upload
+ * and sends the file again itself (sendAgain). An upload resumed for the same file sends only
+ * the parts the server lacks (ListParts).
+ */
 class UploadMultipartExecutor : public SyncExecutorBase {
 public:
     using SyncExecutorBase::SyncExecutorBase;
@@ -55,6 +69,21 @@ public:
     QCoro::Task<TaskResult> onCancel(TaskContext &ctx) override;
 
 private:
+    /**
+     * Sends the file as it is now from the start, within this task (its parts one after the
+     * other), beginning with try `firstTry` of kMaxUploadTries: a change during a try aborts
+     * that try's upload and begins the next. The try and its upload are kept in the state, so
+     * an interrupted finalize goes on where it was (ListParts), or starts over if the file
+     * changed meanwhile. A file that shrank below the multipart threshold goes as one PUT.
+     */
+    QCoro::Task<TaskResult> sendAgain(TaskContext &ctx, SyncTarget target, int firstTry);
+    /// What this upload's failed parts say (from history): whether one found the file
+    /// changed, and otherwise the error naming the first part's reason.
+    struct PartFailures {
+        bool fileChanged = false;
+        TaskError error;
+    };
+    QCoro::Task<PartFailures> partFailures(TaskContext &ctx, FileTask file);
     /// The clean-up when the create's answer never came: aborts the uploads under the key
     /// that the create may have made.
     QCoro::Task<TaskResult> abortIntended(TaskContext &ctx);

@@ -142,6 +142,9 @@ std::optional<TaskSpec> planFile(SyncServices &services, const SyncTarget &targe
     spec.label = relative;
     spec.bytesTotal = stamp.size;
     spec.onDuplicate = DuplicateStrategy::Skip;
+    // A part that finds the file changed fails; the upload then starts over (finalize).
+    if (plan->multipart)
+        spec.childPolicy = ChildPolicy::TolerateFailed;
     QJsonObject payload;
     payload[QStringLiteral("profile")] = name;
     payload[QStringLiteral("relative")] = relative;
