@@ -2,8 +2,11 @@
 // a cancel while it is away leaves clean-ups pending (retried with back-off) that run once it
 // returns, so no multipart upload or segment is left behind. Uses its own S3 server, stopped
 // and restarted mid-test on the same port and data.
+// And resume after a shutdown: a `waiting` multipart upload sends only the parts the server
+// lacks; if its file changed meanwhile, the upload is aborted and the file sent anew.
 
 #include "SyncTestSupport.h"
+#include "UploadChecks.h"
 
 #include <QCoro/QCoroTask>
 #include <QElapsedTimer>
@@ -44,6 +47,38 @@ class TestSyncRecovery : public QObject {
             qWarning() << "still active:" << task.type << task.label << toText(task.status)
                        << "attempts" << task.attempts << "bytes" << task.bytesDone;
         return false;
+    }
+
+    /**
+     * A run whose 15 MiB file (three parts) is interrupted by a shutdown while its upload is
+     * `waiting`: part 1 stored, part 2's request held by the proxy (never reaching the
+     * server), part 3 queued. `between` runs while Ferry is stopped; then Ferry starts again on
+     * the same data directory and the run resumes by itself. Returns the interrupted upload's
+     * id; `run` receives the run's task id.
+     */
+    QString interruptWaitingUpload(SyncHarness &h, FaultProxy &proxy, const QString &profile,
+                                   const std::function<void()> &between, TaskId *run)
+    {
+        FaultRule hold;
+        hold.method = "PUT";
+        hold.queryContains = "partNumber=2&";
+        hold.fault = Fault::stall(false);
+        const int held = proxy.addRule(hold);
+        h.start(1); // one task at a time: parts go in order
+        *run = h.submitSync(profile);
+        if (!QTest::qWaitFor([&] { return proxy.applied(held) == 1; }, 60'000))
+            return {};
+        QString uploadId;
+        for (const auto &task :
+             awaitFuture(h.scheduler->activeTasks()).value_or(QList<TaskRecord>()))
+            if (task.type == SyncTypes::UploadMultipart && task.status == TaskStatus::Waiting)
+                uploadId = awaitFuture(h.scheduler->taskState(task.id))->value("upload_id");
+        h.stop(); // a shutdown, not a cancel: the held part is interrupted, nothing aborted
+        proxy.clearRules();
+        proxy.clearLog();
+        between();
+        h.start(1);
+        return uploadId;
     }
 
     void verifyNothingLeft(SyncHarness &h, const QString &bucket)
@@ -153,6 +188,83 @@ private slots:
         QVERIFY(ok > 0);
         verifyNothingLeft(h, "offline");
         QVERIFY(h.store->knownUploads("offline")->isEmpty());
+    }
+    void waitingUploadResumesWithTheMissingParts()
+    {
+        if (!m_server->isRunning())
+            QVERIFY2(m_server->restart(), qPrintable(m_server->errorString()));
+        FaultProxy proxy(m_server->port());
+        QVERIFY(proxy.listen());
+        SyncHarness h(proxy.port());
+        const QString root = m_tmp.filePath("resume-same");
+        writeFile(root, "big.bin", 15 * MiB);
+        const QString path = QDir(root).filePath("big.bin");
+        auto client = h.client();
+        QVERIFY(QCoro::waitFor(client->createBucket("resume-same", {})).has_value());
+        h.addProfile("same", root, "resume-same", "s");
+        TaskId run = 0;
+        const QString uploadId = interruptWaitingUpload(
+            h, proxy, "same", [] {}, &run);
+        QVERIFY(!uploadId.isEmpty());
+
+        QVERIFY(waitForRun(h, run, 120'000));
+        QVERIFY2(h.historyOf(run)->status == HistoryStatus::Completed,
+                 qPrintable(h.historyOf(run)->error));
+        const QString problems = sentOnceAsNow(h, m_server->server(), "resume-same", "same",
+                                               "big.bin", "s/big.bin", path, readAll(path));
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
+        // The same upload went on: part 1 was not sent again, nothing aborted or created.
+        QCOMPARE(countRequests(proxy, "PUT", "partNumber=1&"), 0);
+        QCOMPARE(countRequests(proxy, "PUT", "partNumber=2&"), 1);
+        QCOMPARE(countRequests(proxy, "POST", "uploads"), 0);
+        QVERIFY(!sawAbort(proxy, uploadId));
+        for (const auto &segment : m_server->server().listSegments("resume-same").names)
+            QVERIFY2(segment.contains(uploadId), qPrintable(segment));
+    }
+
+    void waitingUploadOfAChangedFileIsAbortedAndSentAgain()
+    {
+        if (!m_server->isRunning())
+            QVERIFY2(m_server->restart(), qPrintable(m_server->errorString()));
+        FaultProxy proxy(m_server->port());
+        QVERIFY(proxy.listen());
+        SyncHarness h(proxy.port());
+        const QString root = m_tmp.filePath("resume-changed");
+        writeFile(root, "big.bin", 15 * MiB);
+        const QString path = QDir(root).filePath("big.bin");
+        const QByteArray changed = randomBytes(13 * MiB + 4096);
+        auto client = h.client();
+        QVERIFY(QCoro::waitFor(client->createBucket("resume-changed", {})).has_value());
+        h.addProfile("changed", root, "resume-changed", "c");
+        TaskId run = 0;
+        const QString uploadId = interruptWaitingUpload(
+            h, proxy, "changed", [&] { rewrite(path, changed); }, &run);
+        QVERIFY(!uploadId.isEmpty());
+
+        QVERIFY(waitForRun(h, run, 120'000));
+        QVERIFY2(h.historyOf(run)->status == HistoryStatus::Completed,
+                 qPrintable(h.historyOf(run)->error));
+        const QString problems = sentOnceAsNow(h, m_server->server(), "resume-changed", "changed",
+                                               "big.bin", "c/big.bin", path, changed);
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
+        // The interrupted upload was aborted (its segments with it), a new one sent the file.
+        QVERIFY(sawAbort(proxy, uploadId));
+        QCOMPARE(countRequests(proxy, "POST", "uploads"), 1);
+        for (const auto &segment : m_server->server().listSegments("resume-changed").names)
+            QVERIFY2(!segment.contains(uploadId), qPrintable(segment));
+        // History: the resumed parts found the file changed; the upload completed.
+        HistoryQuery query;
+        query.type = SyncTypes::UploadPart;
+        query.status = HistoryStatus::Failed;
+        const auto parts = h.history(query);
+        QVERIFY(!parts.isEmpty());
+        for (const auto &part : parts)
+            QVERIFY2(part.error.contains("`big.bin` changed while part"), qPrintable(part.error));
+        query.type = SyncTypes::UploadMultipart;
+        query.status.reset();
+        const auto uploads = h.history(query);
+        QCOMPARE(uploads.size(), 1);
+        QCOMPARE(uploads.first().status, HistoryStatus::Completed);
     }
 };
 
