@@ -31,16 +31,6 @@ qint64 heldPartSize(const TaskContext &ctx)
     return held > 0 ? held : ctx.payload().value(QStringLiteral("partSize")).toInteger();
 }
 
-/// Whether an upload initiated at `initiated` can be the one a create begun at `intentAt`
-/// made: from a little before (clocks differ) until the create's longest possible wait.
-bool withinCreateWindow(const QDateTime &initiated, const QDateTime &intentAt)
-{
-    constexpr qint64 kSkewSeconds = 600;
-    constexpr qint64 kCreateWaitSeconds = 300;
-    return !initiated.isValid() || (initiated >= intentAt.addSecs(-kSkewSeconds) &&
-                                    initiated <= intentAt.addSecs(kCreateWaitSeconds));
-}
-
 const QString kUploadId = QStringLiteral("upload_id");
 /// The try under way when the task sends the file itself (after a change; see sendAgain).
 const QString kTry = QStringLiteral("try");
@@ -383,33 +373,13 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::onCancel(TaskContext &ctx)
 
 QCoro::Task<TaskResult> UploadMultipartExecutor::abortIntended(TaskContext &ctx)
 {
-    // The create's answer never came: abort what the server started under this key while
-    // that create could have been in flight.
     const FileTask file = fileTask(ctx.payload());
     auto target = m_services->target(file.profile);
     if (!target)
         co_return std::unexpected(TaskError::permanent(target.error()));
-    const QString intentId = ctx.state().value(QStringLiteral("intent"));
-    const QDateTime intentAt = QDateTime::fromMSecsSinceEpoch(
-        ctx.state().value(QStringLiteral("intent_at")).toLongLong(), Qt::UTC);
-    s3::S3Client &client = threadClient(target->config);
-    auto listed = co_await client.listAllMultipartUploads(target->bucket(), file.key, ctx.token());
-    if (!listed)
-        co_return std::unexpected(listed.error().isCancelled()
-                                      ? TaskError::retryable(listed.error().message())
-                                      : toTaskError(listed.error()));
-    for (const auto &upload : std::as_const(*listed)) {
-        if (upload.key != file.key || !withinCreateWindow(upload.initiated, intentAt))
-            continue;
-        auto aborted = co_await client.abortMultipartUpload(
-            uploadOf(*target, file.key, upload.uploadId), ctx.token());
-        if (!aborted && aborted.error().kind() != s3::S3Error::Kind::NoSuchKey)
-            co_return std::unexpected(aborted.error().isCancelled()
-                                          ? TaskError::retryable(aborted.error().message())
-                                          : toTaskError(aborted.error()));
-    }
-    (void)m_services->store().forgetUpload(intentId);
-    co_return TaskResult{};
+    // The hook's token is fresh: it only fires on the hook's own timeout.
+    co_return co_await abortLostCreate(ctx, m_services->store(), threadClient(target->config),
+                                       *target, file, ctx.token());
 }
 
 } // namespace ferry

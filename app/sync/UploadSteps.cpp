@@ -97,11 +97,62 @@ std::expected<s3::UploadPlan, QString> uploadPlan(const Profile &profile, qint64
     return s3::PartSizePolicy(settings).plan(size);
 }
 
+namespace {
+
+const QString kIntent = QStringLiteral("intent");
+const QString kIntentAt = QStringLiteral("intent_at");
+
+/// Whether an upload initiated at `initiated` can be the one a create begun at `intentAt`
+/// made: from a little before (clocks differ) until the create's longest possible wait.
+bool withinCreateWindow(const QDateTime &initiated, const QDateTime &intentAt)
+{
+    constexpr qint64 kSkewSeconds = 600;
+    constexpr qint64 kCreateWaitSeconds = 300;
+    return !initiated.isValid() || (initiated >= intentAt.addSecs(-kSkewSeconds) &&
+                                    initiated <= intentAt.addSecs(kCreateWaitSeconds));
+}
+
+TaskError listingError(const s3::S3Error &error)
+{
+    return error.isCancelled() ? TaskError::retryable(error.message()) : toTaskError(error);
+}
+
+} // namespace
+
+QCoro::Task<TaskResult> abortLostCreate(TaskContext &ctx, AppStore &store, s3::S3Client &client,
+                                        SyncTarget target, FileTask file, CancellationToken token)
+{
+    const QString intentId = ctx.state().value(kIntent);
+    if (intentId.isEmpty())
+        co_return TaskResult{};
+    const QDateTime intentAt =
+        QDateTime::fromMSecsSinceEpoch(ctx.state().value(kIntentAt).toLongLong(), Qt::UTC);
+    auto listed = co_await client.listAllMultipartUploads(target.bucket(), file.key, token);
+    if (!listed)
+        co_return std::unexpected(listingError(listed.error()));
+    for (const auto &upload : std::as_const(*listed)) {
+        if (upload.key != file.key || !withinCreateWindow(upload.initiated, intentAt))
+            continue;
+        auto aborted = co_await client.abortMultipartUpload(
+            uploadOf(target, file.key, upload.uploadId), token);
+        if (!aborted && aborted.error().kind() != s3::S3Error::Kind::NoSuchKey)
+            co_return std::unexpected(listingError(aborted.error()));
+    }
+    (void)store.forgetUpload(intentId);
+    (void)ctx.state().remove(kIntent);
+    (void)ctx.state().remove(kIntentAt);
+    co_return TaskResult{};
+}
+
 QCoro::Task<std::expected<QString, TaskError>> createUpload(TaskContext &ctx, AppStore &store,
                                                             s3::S3Client &client, SyncTarget target,
                                                             FileTask file, FileStamp stamp,
                                                             qint64 partSize)
 {
+    // An earlier create of this task whose answer never came may have made an upload.
+    auto settled = co_await abortLostCreate(ctx, store, client, target, file, ctx.token());
+    if (!settled)
+        co_return std::unexpected(settled.error());
     // The intent first: should the answer be lost, the sweep knows the upload is ours...
     KnownUpload intent;
     intent.uploadId = newUploadIntentId();
@@ -111,9 +162,8 @@ QCoro::Task<std::expected<QString, TaskError>> createUpload(TaskContext &ctx, Ap
     intent.createdAt = QDateTime::currentDateTimeUtc();
     (void)store.recordUpload(intent);
     // ...and in the task's state, for its clean-up hook should the task be cancelled.
-    (void)setState(ctx, QStringLiteral("intent"), intent.uploadId);
-    (void)setState(ctx, QStringLiteral("intent_at"),
-                   QString::number(intent.createdAt.toMSecsSinceEpoch()));
+    (void)setState(ctx, kIntent, intent.uploadId);
+    (void)setState(ctx, kIntentAt, QString::number(intent.createdAt.toMSecsSinceEpoch()));
     auto created =
         co_await client.createMultipartUpload(target.bucket(), file.key, CancellationToken());
     if (!created)
@@ -139,8 +189,8 @@ QCoro::Task<std::expected<QString, TaskError>> createUpload(TaskContext &ctx, Ap
     }
     // The id is held: the intent has served (the hook would otherwise look for its upload).
     (void)store.forgetUpload(intent.uploadId);
-    (void)ctx.state().remove(QStringLiteral("intent"));
-    (void)ctx.state().remove(QStringLiteral("intent_at"));
+    (void)ctx.state().remove(kIntent);
+    (void)ctx.state().remove(kIntentAt);
     co_return uploadId;
 }
 

@@ -68,6 +68,15 @@ QCoro::Task<std::expected<QString, TaskError>> createUpload(TaskContext &ctx, Ap
                                                             FileTask file, FileStamp stamp,
                                                             qint64 partSize);
 
+/**
+ * When the task's state holds an intent (a create whose answer never came: a crash, a lost
+ * answer), aborts the uploads under `file`'s key that the create may have made and forgets the
+ * intent. Nothing to do without one. Before a new create (else the lost one is left behind
+ * until a later sweep) and in the clean-up hook.
+ */
+QCoro::Task<TaskResult> abortLostCreate(TaskContext &ctx, AppStore &store, s3::S3Client &client,
+                                        SyncTarget target, FileTask file, CancellationToken token);
+
 /// AbortMultipartUpload where an upload already gone counts as aborted; forgets its id.
 QCoro::Task<TaskResult> abortUpload(AppStore &store, s3::S3Client &client,
                                     s3::MultipartUpload upload, CancellationToken token);

@@ -182,11 +182,13 @@ private slots:
         QVERIFY(row.has_value());
         QCOMPARE(row->status, HistoryStatus::Completed);
         QCOMPARE(m_proxy->applied(rule), 1);
-        // The sweep (what `ferry sync` runs first) finds the upload by the intent Ferry
-        // recorded before the create.
+        // The retry aborted the upload the lost create made (found by the intent Ferry
+        // recorded first) before it created its own: nothing is left for a later sweep.
+        QVERIFY(h.store->knownUploads("lost-create")->isEmpty());
         auto swept = QCoro::waitFor(
-            sweepOrphans(h.services, "lost-create", kDefaultOrphanAge, false, CancellationToken()));
+            sweepOrphans(h.services, "lost-create", kDefaultOrphanAge, true, CancellationToken()));
         QVERIFY(swept.has_value());
+        QVERIFY2(swept->aborted.isEmpty(), qPrintable(swept->aborted.join(", ")));
         const QString problems =
             checkBucketMatchesTree(*m_direct, *m_server, "faults-lost-create", "l/", root, {});
         qInfo() << "left behind:" << problems;
