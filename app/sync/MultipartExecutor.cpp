@@ -153,9 +153,7 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::finalize(TaskContext &ctx)
     }
     if (changed) {
         // The parts hold (some of) another version: abort them, send the file as it is now.
-        qCInfo(lcSync) << file.relative
-                       << "changed during its upload; aborting it and sending "
-                          "the file again";
+        qCInfo(lcSync) << file.relative << "changed during its upload: aborted, sent again";
         auto aborted = co_await abortUpload(store, client, upload, ctx.token());
         if (!aborted)
             co_return aborted;
@@ -299,9 +297,7 @@ QCoro::Task<TaskResult> UploadMultipartExecutor::sendAgain(TaskContext &ctx, Syn
             counters->filesDone++;
             co_return TaskResult{};
         }
-        qCInfo(lcSync) << file.relative
-                       << "changed during its upload; aborting it and sending "
-                          "the file again";
+        qCInfo(lcSync) << file.relative << "changed during its upload: aborted, sent again";
         auto aborted = co_await abortUpload(store, client, upload, ctx.token());
         if (!aborted)
             co_return aborted;
