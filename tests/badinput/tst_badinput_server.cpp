@@ -264,16 +264,11 @@ private slots:
         relay.release();
         const FerryRun run = finishFerry(*process, 90'000);
         QVERIFY2(run.finished, "ferry crashed or hung");
+        // One change: the same run sends the file again and succeeds.
         QVERIFY2(
-            run.exitCode == 0 || run.exitCode == 1,
+            run.exitCode == 0,
             qPrintable(
                 QStringLiteral("exit %1: %2").arg(run.exitCode).arg(QString::fromUtf8(run.err))));
-        if (run.exitCode == 1) {
-            const QString missing =
-                missingNeedles(run.err, {"big.bin", "changed while it was uploaded"});
-            QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("stderr lacks %1:\n%2")
-                                                       .arg(missing, QString::fromUtf8(run.err))));
-        }
         qInfo().noquote() << "exit" << run.exitCode << QString::fromUtf8(run.err).trimmed();
         const QString download = m_tmp.filePath(name + "-download");
         auto got = QCoro::waitFor(m_client->getObject(kBucket, name + "/big.bin", download, {}));
