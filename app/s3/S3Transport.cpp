@@ -6,6 +6,7 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QPointer>
+#include <QTimer>
 #include <QUrl>
 
 #include <QCoro/QCoroNetworkReply>
@@ -42,9 +43,15 @@ private:
 };
 
 // Shared between the coroutine and the reply's signal handlers, which may outlive each other.
+/// How long a cancelled request whose body went out whole is given to be answered: a server
+/// answers a stored part within moments; one that holds the body and stays silent must not
+/// keep a cancel waiting.
+constexpr int kLateAnswerMs = 2'000;
+
 struct CallState {
     bool cancelled = false;
-    bool success = false; ///< Known once the status line arrived.
+    bool bodySent = false; ///< The whole request body reached the socket.
+    bool success = false;  ///< Known once the status line arrived.
     bool statusKnown = false;
     QByteArray body;
     QString sinkError;
@@ -248,12 +255,31 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
     if (request.downloadProgress)
         QObject::connect(raw, &QNetworkReply::downloadProgress, raw, request.downloadProgress);
 
+    if (uploadLength > 0)
+        QObject::connect(raw, &QNetworkReply::uploadProgress, raw,
+                         [state](qint64 sent, qint64 total) {
+                             if (total > 0 && sent >= total)
+                                 state->bodySent = true;
+                         });
+
     const CancellationRegistration registration = token.onCancelled(raw, [state, guard] {
         state->cancelled = true;
-        if (guard && guard->isRunning()) {
-            qCDebug(lcS3) << "aborting" << guard->url().toString() << "on cancellation";
-            guard->abort();
+        if (!guard || !guard->isRunning())
+            return;
+        if (state->bodySent) {
+            // The server stores what it received whole, whatever we do: dropping the
+            // connection now would only lose the answer, and a part could then land after
+            // the clean-up's abort and stay behind. So it is let finish, for a bounded time.
+            qCDebug(lcS3) << "cancelled after its body was sent: awaiting the answer of"
+                          << guard->url().toString();
+            QTimer::singleShot(kLateAnswerMs, guard, [guard] {
+                if (guard && guard->isRunning())
+                    guard->abort();
+            });
+            return;
         }
+        qCDebug(lcS3) << "aborting" << guard->url().toString() << "on cancellation";
+        guard->abort();
     });
 
     co_await raw;

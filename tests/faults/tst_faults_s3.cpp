@@ -157,6 +157,22 @@ private slots:
         QCOMPARE(m_proxy->applied(rule), 1);
     }
 
+    void cancelAfterTheBodyWentOutAwaitsTheAnswer()
+    {
+        // Once the server holds the whole body it stores the object whatever the client does;
+        // dropping the connection would only lose the answer (and, for a part, let it land
+        // after the clean-up's abort). The cancelled request is let finish.
+        const QString path = writeLocal("late.bin", randomBytes(256 * 1024));
+        const int rule = m_proxy->addRule("PUT", "/late\\.bin$", Fault::delay(1000));
+        ferry::CancellationSource source;
+        auto put = m_client->putObject(m_bucket, "late.bin", path, source.token());
+        QTRY_VERIFY_WITH_TIMEOUT(objectExists("late.bin"), 10'000); // its answer is held back
+        source.cancel();
+        const auto result = QCoro::waitFor(std::move(put));
+        QVERIFY2(result.has_value(), qPrintable(result ? QString() : result.error().toString()));
+        QCOMPARE(m_proxy->applied(rule), 1);
+    }
+
     void serverBusyAndInternalErrorsAreRetryable_data()
     {
         QTest::addColumn<int>("status");
