@@ -2,6 +2,7 @@
 // without one it opens the desktop application.
 
 #include "app/DataDirectory.h"
+#include "app/MallocArenas.h"
 #include "app/cli/Cli.h"
 #include "app/cli/CliSupport.h"
 #include "ui/DesktopApp.h"
@@ -44,6 +45,8 @@ int runWindow(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+    // Before any thread exists: a few malloc arenas, not one per thread (see MallocArenas.h).
+    ferry::limitMallocArenas();
     // Everything Ferry creates (database, lock, secrets, socket) is the user's alone.
     ::umask(077);
     QStringList args;

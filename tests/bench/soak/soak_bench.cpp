@@ -1,12 +1,19 @@
 // Soak benchmark (about 10 minutes; not run by CTest): 10,000 small files and 20 large ones
 // over three profiles on one endpoint (a local S3 server of its own), synced by one in-process
 // scheduler while seeded random cancels and restarts hit the profiles; then every profile
-// syncs to its end. Prints JSON: resident memory at the start, after the warm-up and at the
-// end, orphans (uploads in progress, segments of no object, objects missing or different)
-// and throughput.
+// syncs to its end. Prints JSON: resident memory at the start, after the warm-up (60 s) and at
+// the end, orphans (uploads in progress, segments of no object, objects missing or different)
+// and throughput (over the whole run, and over the time the uploads took).
+//
+// Memory samples (every --sample-s, also printed to stderr as they are taken) split the
+// resident memory: heap in use, free heap glibc holds on to (arena fragmentation), SQLite's
+// own share, threads. The bench limits malloc arenas as the ferry binary does (MallocArenas.h);
+// MALLOC_ARENA_MAX=16 in the environment (glibc's default on two cores) measures without it.
 //
 //   soak_bench [--duration-s 540] [--small 10000] [--large 20] [--large-mib 24] [--seed 7]
+//              [--sample-s 60] [--trim-samples]
 
+#include "app/MallocArenas.h"
 #include "sync/SyncTestSupport.h"
 
 #include <QCommandLineParser>
@@ -17,7 +24,10 @@
 #include <QJsonObject>
 #include <QTimer>
 
+#include <sqlite3.h>
+
 #include <cstdio>
+#include <malloc.h>
 
 using namespace ferry;
 using namespace ferry::test;
@@ -38,6 +48,32 @@ qint64 residentKiB()
         if (line.startsWith("VmRSS:"))
             return line.mid(6).trimmed().split(' ').value(0).toLongLong();
     return -1;
+}
+
+int threadCount()
+{
+    QFile status(QStringLiteral("/proc/self/status"));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : status.readAll().split('\n'))
+        if (line.startsWith("Threads:"))
+            return line.mid(8).trimmed().toInt();
+    return -1;
+}
+
+/// Where the resident memory is: the heap in use, free heap glibc keeps (fragmentation),
+/// SQLite's own share (page caches, statements) and the threads.
+QJsonObject memorySample(qint64 atMs)
+{
+    const struct mallinfo2 info = mallinfo2();
+    QJsonObject sample;
+    sample["s"] = double(atMs / 100) / 10.0;
+    sample["rssKiB"] = residentKiB();
+    sample["heapInUseKiB"] = qint64((info.uordblks + info.hblkhd) / 1024);
+    sample["heapFreeKiB"] = qint64(info.fordblks / 1024);
+    sample["sqliteKiB"] = qint64(sqlite3_memory_used() / 1024);
+    sample["threads"] = threadCount();
+    return sample;
 }
 
 void writeSeeded(const QString &path, qint64 size, QRandomGenerator &rng)
@@ -69,6 +105,8 @@ struct Options {
     int large = 20;
     int largeMiB = 24;
     quint32 seed = 7;
+    int sampleS = 60;
+    bool trimSamples = false;
 };
 
 Options parseOptions(const QCoreApplication &app)
@@ -79,6 +117,10 @@ Options parseOptions(const QCoreApplication &app)
     parser.addOption({"large", "Large (multipart) files in all.", "n"});
     parser.addOption({"large-mib", "Size of each large file in MiB.", "n"});
     parser.addOption({"seed", "Seed of the files and the storm.", "n"});
+    parser.addOption(
+        {"trim-samples",
+         "Diagnosis: malloc_trim(0) after each sample, and report what it gave back."});
+    parser.addOption({"sample-s", "Seconds between memory samples (also printed to stderr).", "s"});
     parser.addHelpOption();
     parser.process(app);
     Options options;
@@ -92,6 +134,9 @@ Options parseOptions(const QCoreApplication &app)
         options.largeMiB = parser.value("large-mib").toInt();
     if (parser.isSet("seed"))
         options.seed = parser.value("seed").toUInt();
+    options.trimSamples = parser.isSet("trim-samples");
+    if (parser.isSet("sample-s"))
+        options.sampleS = std::max(1, parser.value("sample-s").toInt());
     return options;
 }
 
@@ -146,6 +191,9 @@ QJsonObject orphans(s3::S3Client &client, const S3TestServer &server, const QStr
 
 int main(int argc, char **argv)
 {
+    // What the ferry binary does first; MALLOC_ARENA_MAX=16 (glibc's default on two cores)
+    // in the environment measures without the limit.
+    const int arenaLimit = limitMallocArenas();
     QCoreApplication app(argc, argv);
     const Options options = parseOptions(app);
     qputenv("FERRY_SECRET_STORE", "file");
@@ -187,14 +235,23 @@ int main(int argc, char **argv)
     const qint64 rssStart = residentKiB();
 
     QHash<QString, TaskId> runs;
-    QSet<TaskId> ended;
+    QSet<TaskId> ended; // of the runs only: a set of every task would grow with the soak
+    qint64 completed = 0;
+    auto runEnded = [&runs, &ended](TaskId id) {
+        for (const TaskId run : std::as_const(runs))
+            if (run == id)
+                ended.insert(id);
+    };
     auto watch = [&] {
         QObject::connect(h.scheduler.get(), &Scheduler::taskCompleted, &app,
-                         [&ended](TaskId id) { ended.insert(id); });
+                         [&runEnded, &completed](TaskId id) {
+                             runEnded(id);
+                             ++completed;
+                         });
         QObject::connect(h.scheduler.get(), &Scheduler::taskFailed, &app,
-                         [&ended](TaskId id, const QString &) { ended.insert(id); });
+                         [&runEnded](TaskId id, const QString &) { runEnded(id); });
         QObject::connect(h.scheduler.get(), &Scheduler::taskCancelled, &app,
-                         [&ended](TaskId id, const QString &) { ended.insert(id); });
+                         [&runEnded](TaskId id, const QString &) { runEnded(id); });
     };
     watch();
     auto active = [&](const QString &profile) {
@@ -205,10 +262,22 @@ int main(int argc, char **argv)
     int cancels = 0, restarts = 0;
     qint64 rssWarm = -1;
     clock.restart();
-    QJsonArray rssSamples; // one a minute, to tell a plateau from steady growth
+    const QDateTime stormStart = QDateTime::currentDateTimeUtc();
+    // One every --sample-s, to tell a plateau from steady growth and a leak from fragmentation.
+    QJsonArray memorySamples;
     QTimer sampler;
-    QObject::connect(&sampler, &QTimer::timeout, &app, [&] { rssSamples.append(residentKiB()); });
-    sampler.start(60'000);
+    QObject::connect(&sampler, &QTimer::timeout, &app, [&] {
+        QJsonObject sample = memorySample(clock.elapsed());
+        sample["tasksCompleted"] = completed;
+        if (options.trimSamples) {
+            malloc_trim(0);
+            sample["rssAfterTrimKiB"] = residentKiB();
+        }
+        memorySamples.append(sample);
+        std::fprintf(stderr, "memory %s\n",
+                     QJsonDocument(sample).toJson(QJsonDocument::Compact).constData());
+    });
+    sampler.start(options.sampleS * 1000);
     QTimer tick;
     QObject::connect(&tick, &QTimer::timeout, &app, [&] {
         for (const auto &profile : Profiles)
@@ -261,6 +330,7 @@ int main(int argc, char **argv)
         900'000);
     const double totalS = clock.elapsed() / 1000.0;
     const qint64 rssEnd = residentKiB();
+    const QJsonObject memoryEnd = memorySample(clock.elapsed());
     int finalCompleted = 0;
     for (const auto &profile : Profiles) {
         const auto row = h.historyOf(runs.value(profile));
@@ -268,12 +338,15 @@ int main(int argc, char **argv)
     }
 
     qint64 bytesCompleted = 0, bytesCancelled = 0, filesCompleted = 0, historyRows = 0;
+    QDateTime lastUpload = stormStart; // once every file is up, the runs only rescan
     for (const auto &row : h.history()) {
         ++historyRows;
         const bool transfer =
             row.type == SyncTypes::UploadObject || row.type == SyncTypes::UploadPart;
-        if (transfer && row.status == HistoryStatus::Completed)
+        if (transfer && row.status == HistoryStatus::Completed) {
             bytesCompleted += row.bytes;
+            lastUpload = std::max(lastUpload, row.finishedAt);
+        }
         if (transfer && row.status == HistoryStatus::Cancelled)
             bytesCancelled += row.bytes;
         filesCompleted +=
@@ -287,6 +360,9 @@ int main(int argc, char **argv)
     json["largeMiB"] = options.largeMiB;
     json["profiles"] = qint64(Profiles.size());
     json["seed"] = qint64(options.seed);
+    json["mallocArenaLimit"] = arenaLimit != 0
+                                   ? QJsonValue(arenaLimit)
+                                   : QJsonValue(qEnvironmentVariable("MALLOC_ARENA_MAX"));
     json["generateSeconds"] = generateS;
     json["stormSeconds"] = stormS;
     json["totalSeconds"] = totalS;
@@ -306,7 +382,13 @@ int main(int argc, char **argv)
     json["bytesCancelled"] = bytesCancelled;
     json["throughputMBps"] = bytesCompleted / 1e6 / totalS;
     json["filesPerSecond"] = filesCompleted / totalS;
-    json["rssSamplesKiB"] = rssSamples;
+    // The same over the time the uploads took (storm start to the last completed transfer).
+    const double uploadS = std::max<qint64>(1, stormStart.msecsTo(lastUpload)) / 1000.0;
+    json["uploadSeconds"] = uploadS;
+    json["uploadThroughputMBps"] = bytesCompleted / 1e6 / uploadS;
+    json["uploadFilesPerSecond"] = filesCompleted / uploadS;
+    json["memorySamples"] = memorySamples;
+    json["memoryEnd"] = memoryEnd;
     json["orphans"] = orphans(*client, server->server(), tmp.path(), keyToPath, *h.store);
     // What the next start's sweep (`ferry sync`, the window) leaves behind.
     for (const auto &profile : Profiles)
