@@ -1,6 +1,7 @@
 #include "S3Transport.h"
 
 #include "S3Logging.h"
+#include "TcpNoDelay.h"
 
 #include <QLocale>
 #include <QNetworkAccessManager>
@@ -12,6 +13,7 @@
 #include <QCoro/QCoroNetworkReply>
 
 #include <memory>
+#include <utility>
 
 namespace ferry::s3 {
 
@@ -42,16 +44,17 @@ private:
     std::shared_ptr<QIODevice> m_device;
 };
 
-// Shared between the coroutine and the reply's signal handlers, which may outlive each other.
 /// How long a cancelled request whose body went out whole is given to be answered: a server
 /// answers a stored part within moments; one that holds the body and stays silent must not
 /// keep a cancel waiting.
 constexpr int kLateAnswerMs = 2'000;
 
+// Shared between the coroutine and the reply's signal handlers, which may outlive each other.
 struct CallState {
     bool cancelled = false;
-    bool bodySent = false; ///< The whole request body reached the socket.
-    bool success = false;  ///< Known once the status line arrived.
+    bool newConnection = false; ///< Qt opened a connection for this request.
+    bool bodySent = false;      ///< The whole request body reached the socket.
+    bool success = false;       ///< Known once the status line arrived.
     bool statusKnown = false;
     QByteArray body;
     QString sinkError;
@@ -261,6 +264,24 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
                              if (total > 0 && sent >= total)
                                  state->bodySent = true;
                          });
+
+    // Qt's HTTP/1.1 sockets delay small segments (TCP_NODELAY off, see TcpNoDelay.h). A new
+    // connection's socket may only exist once Qt has resolved the host, so it is looked for
+    // when the connection starts and again once this request's first bytes went out or its
+    // answer arrived; requests reusing the connection then need nothing more.
+    QObject::connect(raw, &QNetworkReply::socketStartedConnecting, raw, [state] {
+        state->newConnection = true;
+        disableNagleOnTcpSockets();
+    });
+    const auto sweepOnce = [state] {
+        if (std::exchange(state->newConnection, false))
+            disableNagleOnTcpSockets();
+    };
+    QObject::connect(raw, &QNetworkReply::uploadProgress, raw, [sweepOnce](qint64 sent, qint64) {
+        if (sent > 0)
+            sweepOnce();
+    });
+    QObject::connect(raw, &QNetworkReply::metaDataChanged, raw, sweepOnce);
 
     const CancellationRegistration registration = token.onCancelled(raw, [state, guard] {
         state->cancelled = true;

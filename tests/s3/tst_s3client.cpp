@@ -10,6 +10,7 @@
 // SignatureDoesNotMatch, not InvalidAccessKeyId.
 
 #include "app/s3/S3Client.h"
+#include "app/s3/TcpNoDelay.h"
 #include "support/S3TestServer.h"
 
 #include <QCoro/QCoroTask>
@@ -28,6 +29,11 @@
 #include <QUuid>
 
 #include <thread>
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 using namespace ferry::s3;
 using ferry::CancellationSource;
@@ -78,6 +84,35 @@ template <typename T> QString describe(const S3Result<T> &result)
         QCOMPARE(kindName(verified.error().kind()), kindName(expectedKind));                       \
     } while (false)
 
+/// The TCP_NODELAY option of a socket descriptor (-1 when it cannot be read).
+int tcpNoDelay(int fd)
+{
+    int value = 0;
+    socklen_t length = sizeof value;
+    return ::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &length) == 0 ? value : -1;
+}
+
+/// This process's sockets connected to 127.0.0.1:`port`.
+QList<int> socketsConnectedTo(quint16 port)
+{
+    QList<int> found;
+    DIR *directory = ::opendir("/proc/self/fd");
+    if (!directory)
+        return found;
+    while (const dirent *entry = ::readdir(directory)) {
+        bool isNumber = false;
+        const int fd = QByteArray(entry->d_name).toInt(&isNumber);
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (isNumber && ::getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &length) == 0 &&
+            peer.sin_family == AF_INET && ntohs(peer.sin_port) == port &&
+            ntohl(peer.sin_addr.s_addr) == INADDR_LOOPBACK)
+            found.append(fd);
+    }
+    ::closedir(directory);
+    return found;
+}
+
 } // namespace
 
 class TestS3Client : public QObject {
@@ -90,6 +125,8 @@ private slots:
     void putsHeadsGetsAndDeletesObjects();
     void keepsKeysWithSpecialCharactersIntact();
     void uploadsEmptyFiles();
+    void disablesNaglesAlgorithmOnTcpSockets();
+    void sendsRequestsWithoutNaglesDelay();
     void listsWithPaginationAndDelimiter();
     void deletesManyObjects();
     void roundTripsAMultipartUpload();
@@ -297,6 +334,47 @@ void TestS3Client::uploadsEmptyFiles()
     QCOMPARE(got->size, 0);
     QVERIFY(QFile::exists(target));
     QCOMPARE(QFileInfo(target).size(), 0);
+}
+
+void TestS3Client::disablesNaglesAlgorithmOnTcpSockets()
+{
+    QTcpServer listener;
+    QVERIFY(listener.listen(QHostAddress::LocalHost));
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, listener.serverPort());
+    QVERIFY(client.waitForConnected(5000));
+    QVERIFY(listener.waitForNewConnection(5000));
+    std::unique_ptr<QTcpSocket> accepted(listener.nextPendingConnection());
+    QVERIFY(accepted);
+    const int listening = int(listener.socketDescriptor());
+    const int connecting = int(client.socketDescriptor());
+    const int answering = int(accepted->socketDescriptor());
+    QCOMPARE(tcpNoDelay(connecting), 0); // Qt's default, the reason for the function
+
+    QVERIFY(disableNagleOnTcpSockets() >= 2);
+    QCOMPARE(tcpNoDelay(connecting), 1);
+    QCOMPARE(tcpNoDelay(answering), 1);
+    QCOMPARE(tcpNoDelay(listening), 0);      // listening sockets are left alone
+    QCOMPARE(disableNagleOnTcpSockets(), 0); // nothing left to change
+}
+
+void TestS3Client::sendsRequestsWithoutNaglesDelay()
+{
+    // A client of its own: its connections are new, opened by the requests below.
+    auto client = makeClient();
+    const QList<int> before = socketsConnectedTo(m_server->port());
+    const QString path = writeFile(QStringLiteral("nagle.bin"), randomBytes(64 * 1024));
+    VERIFY_OK(QCoro::waitFor(client->headBucket(m_bucket, {})));
+    VERIFY_OK(QCoro::waitFor(client->putObject(m_bucket, QStringLiteral("nagle"), path, {})));
+
+    // Qt keeps the connection open for the next request: it must not delay small segments.
+    QList<int> opened;
+    for (int fd : socketsConnectedTo(m_server->port()))
+        if (!before.contains(fd))
+            opened.append(fd);
+    QVERIFY2(!opened.isEmpty(), "the client's keep-alive connection was not found");
+    for (int fd : opened)
+        QCOMPARE(tcpNoDelay(fd), 1);
 }
 
 void TestS3Client::listsWithPaginationAndDelimiter()
