@@ -14,6 +14,8 @@
 #include <QElapsedTimer>
 #include <QTimer>
 
+#include <memory>
+
 using namespace ferry;
 using namespace ferry::test;
 
@@ -38,9 +40,10 @@ class TestFaultsStorm : public QObject {
     std::optional<S3TestServer> m_server;
     QTemporaryDir m_tmp;
     quint32 m_seed = 4242;
-    QHash<QString, TaskId> m_runs; ///< The latest run of each profile.
-    QSet<TaskId> m_ended;          ///< Runs with a history row.
-    QHash<QString, int> m_counts;  ///< Storm actions taken, by kind.
+    QHash<QString, TaskId> m_runs;   ///< The latest run of each profile.
+    QSet<TaskId> m_ended;            ///< Runs with a history row.
+    QHash<QString, int> m_counts;    ///< Storm actions taken, by kind.
+    QObject *m_stormScope = nullptr; ///< Context of the storm's delayed cancels.
 
     QString rootOf(const QString &profile) const { return m_tmp.filePath(profile); }
 
@@ -99,11 +102,7 @@ class TestFaultsStorm : public QObject {
             return;
         }
         if (isActive(profile)) {
-            ++m_counts["profile cancels"];
-            const QString prefix = profileKeyPrefix(profile);
-            (void)awaitFuture(h.scheduler->cancelWhere(
-                [prefix](const TaskRecord &task) { return task.dedupKey.startsWith(prefix); },
-                CancelReason::User));
+            cancelProfile(h, profile);
             return;
         }
         ++m_counts["restarts"];
@@ -114,6 +113,22 @@ class TestFaultsStorm : public QObject {
             QVERIFY(writeSeeded(rootOf(profile) + QStringLiteral("/big-%1.bin").arg(rng.bounded(2)),
                                 11 * MiB + rng.bounded(MiB), rng));
         startRun(h, profile);
+        // On loopback a run may end before the next action comes: half of the runs are also
+        // cancelled after a seeded delay, so the storm keeps hitting work in flight.
+        if (rng.bounded(2) == 0)
+            QTimer::singleShot(20 + int(rng.bounded(300)), m_stormScope, [this, &h, profile] {
+                if (isActive(profile))
+                    cancelProfile(h, profile);
+            });
+    }
+
+    void cancelProfile(SyncHarness &h, const QString &profile)
+    {
+        ++m_counts["profile cancels"];
+        const QString prefix = profileKeyPrefix(profile);
+        (void)awaitFuture(h.scheduler->cancelWhere(
+            [prefix](const TaskRecord &task) { return task.dedupKey.startsWith(prefix); },
+            CancelReason::User));
     }
 
     /// Lists what is still active, for a failure message.
@@ -157,6 +172,9 @@ private slots:
                          [](Profile &p) { p.excludes.append(QStringLiteral("*.tmp")); });
         h.start(6);
         watch(h);
+        // The storm's delayed cancels: they end with the storm, and never outlive `h`.
+        auto stormScope = std::make_unique<QObject>();
+        m_stormScope = stormScope.get();
         for (const auto &profile : Profiles)
             startRun(h, profile);
 
@@ -174,6 +192,7 @@ private slots:
         timer.start(200);
         QVERIFY(QTest::qWaitFor([&] { return clock.elapsed() >= StormMs && !timer.isActive(); },
                                 StormMs + 30'000));
+        stormScope.reset();
         qInfo() << "storm actions" << m_counts;
         QVERIFY(m_counts.value("profile cancels") + m_counts.value("group cancels") >= 10);
 
