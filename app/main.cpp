@@ -10,6 +10,7 @@
 
 #include <QApplication>
 #include <QCoreApplication>
+#include <QLoggingCategory>
 
 #include <QCoro/QCoroTask>
 
@@ -57,6 +58,9 @@ int main(int argc, char *argv[])
 
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ferry"));
+    // A command's own output says what happened; Ferry's info-level log lines (a schema
+    // created, a file sent again) are for diagnosis: QT_LOGGING_RULES still turns them on.
+    QLoggingCategory::setFilterRules(QStringLiteral("ferry.*.info=false"));
     ferry::cli::Cli cli;
     return QCoro::waitFor(cli.run(QCoreApplication::arguments().mid(1)));
 }

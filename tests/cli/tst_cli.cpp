@@ -286,6 +286,47 @@ private slots:
         QVERIFY(!db.readAll().contains("vault-secret-value"));
     }
 
+    void commandsPrintNoLogLines()
+    {
+        // A fresh data directory: the first sync creates the scheduler's schema, which Ferry
+        // logs at info level; only QT_LOGGING_RULES brings such lines to the terminal.
+        const QString local = m_tmp.filePath("quiet-src");
+        writeFile(local + "/a.txt", 0, "quiet\n");
+        createBucket("cli-quiet");
+        auto runIn = [&](const QString &dataDir, const QStringList &args,
+                         const QString &loggingRules) {
+            QProcess process;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("FERRY_SECRET_STORE", "file");
+            env.insert("QT_LOGGING_RULES", loggingRules);
+            process.setProcessEnvironment(env);
+            process.start(FERRY_BINARY, QStringList{"--data-dir", dataDir} + args);
+            process.write(S3TestServer::secretKey().toUtf8() + '\n');
+            process.closeWriteChannel();
+            if (!process.waitForFinished(120'000))
+                return Run{};
+            return Run{process.exitCode(), process.readAllStandardOutput(),
+                       process.readAllStandardError()};
+        };
+        for (const QString rules : {"", "ferry.*.info=true"}) {
+            const QString dataDir = m_tmp.filePath(rules.isEmpty() ? "quiet" : "verbose");
+            const Run added =
+                runIn(dataDir,
+                      {"profile", "add", "q", "--local", local, "--remote",
+                       remote("cli-quiet", dataDir.section('/', -1)), "--access-key-id",
+                       S3TestServer::accessKey(), "--secret-stdin"},
+                      rules);
+            QVERIFY2(added.exitCode == 0, added.err.constData());
+            const Run synced = runIn(dataDir, {"sync", "q"}, rules);
+            QVERIFY2(synced.exitCode == 0, synced.err.constData());
+            QVERIFY(synced.out.contains("completed, 1 file(s)"));
+            if (rules.isEmpty())
+                QVERIFY2(synced.err.isEmpty(), synced.err.constData());
+            else
+                QVERIFY2(synced.err.contains("created scheduler schema"), synced.err.constData());
+        }
+    }
+
     void syncHistoryStatus()
     {
         const QString local = m_tmp.filePath("sync-src");
