@@ -1,8 +1,10 @@
 #include "CancellationToken.h"
 
+#include <QHash>
 #include <QMetaObject>
 #include <QMutex>
 #include <QPointer>
+#include <QThread>
 
 #include <atomic>
 #include <vector>
@@ -10,10 +12,21 @@
 namespace ferry {
 namespace detail {
 
+/**
+ * Where the callbacks bound for one thread are batched: a QObject living on that thread.
+ * Shared with the entries registered there; emptied (under the mutex) when the thread ends,
+ * so a firing thread never posts to a receiver being destroyed.
+ */
+struct Mailbox {
+    QMutex mutex;
+    QObject *receiver = nullptr;
+};
+
 struct CancellationCallback {
     quint64 id;
     QPointer<QObject> context;
     std::function<void()> callback;
+    std::shared_ptr<Mailbox> mailbox; ///< The context's thread's, when registered there.
 };
 
 struct CancellationState {
@@ -26,6 +39,39 @@ struct CancellationState {
 } // namespace detail
 
 namespace {
+
+/// The calling thread's mailbox; its receiver goes with the thread (thread_local).
+class ThreadMailbox {
+public:
+    ThreadMailbox() : m_box(std::make_shared<detail::Mailbox>()) { m_box->receiver = new QObject; }
+    ~ThreadMailbox()
+    {
+        QMutexLocker lock(&m_box->mutex);
+        delete std::exchange(m_box->receiver, nullptr);
+    }
+    ThreadMailbox(const ThreadMailbox &) = delete;
+    ThreadMailbox &operator=(const ThreadMailbox &) = delete;
+    [[nodiscard]] const std::shared_ptr<detail::Mailbox> &box() const { return m_box; }
+
+private:
+    std::shared_ptr<detail::Mailbox> m_box;
+};
+
+std::shared_ptr<detail::Mailbox> mailboxFor(const QObject *context)
+{
+    // Only a context of the registering thread: another thread's mailbox cannot be reached
+    // safely from here. Those entries are posted one by one, as before batching.
+    if (!context || context->thread() != QThread::currentThread())
+        return {};
+    thread_local ThreadMailbox mailbox;
+    return mailbox.box();
+}
+
+void runIfAlive(const detail::CancellationCallback &entry)
+{
+    if (entry.context) // checked on the context's own thread
+        entry.callback();
+}
 
 // Queued so the callback runs on the context's own thread, never on the firing thread.
 void post(const detail::CancellationCallback &entry)
@@ -93,7 +139,7 @@ StopReason CancellationToken::reason() const
 CancellationRegistration CancellationToken::onCancelled(QObject *context,
                                                         std::function<void()> callback) const
 {
-    detail::CancellationCallback entry{0, context, std::move(callback)};
+    detail::CancellationCallback entry{0, context, std::move(callback), mailboxFor(context)};
     {
         QMutexLocker lock(&m_state->mutex);
         if (!isCancelled()) {
@@ -137,12 +183,40 @@ bool CancellationSource::mark(StopReason reason)
 
 void CancellationSource::notify()
 {
-    std::vector<detail::CancellationCallback> toCall;
-    {
-        QMutexLocker lock(&m_state->mutex);
-        toCall.swap(m_state->callbacks);
+    notifyAll({this});
+}
+
+void CancellationSource::notifyAll(const QList<CancellationSource *> &sources)
+{
+    std::vector<detail::CancellationCallback> single;
+    QHash<detail::Mailbox *, std::vector<detail::CancellationCallback>> batches;
+    for (CancellationSource *source : sources) {
+        std::vector<detail::CancellationCallback> toCall;
+        {
+            QMutexLocker lock(&source->m_state->mutex);
+            toCall.swap(source->m_state->callbacks);
+        }
+        for (auto &entry : toCall) {
+            if (entry.mailbox)
+                batches[entry.mailbox.get()].push_back(std::move(entry));
+            else
+                single.push_back(std::move(entry));
+        }
     }
-    for (const auto &entry : toCall)
+    for (auto &batch : batches) {
+        const std::shared_ptr<detail::Mailbox> box = batch.front().mailbox;
+        QMutexLocker lock(&box->mutex);
+        if (!box->receiver)
+            continue; // the thread has ended, and every context on it with it
+        QMetaObject::invokeMethod(
+            box->receiver,
+            [entries = std::move(batch)] {
+                for (const auto &entry : entries)
+                    runIfAlive(entry);
+            },
+            Qt::QueuedConnection);
+    }
+    for (const auto &entry : single)
         post(entry);
 }
 

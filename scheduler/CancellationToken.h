@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QList>
 #include <QObject>
 #include <QString>
 
@@ -90,6 +91,12 @@ public:
     /// notifying any keeps the flags from waiting behind thread wake-ups.
     bool mark(StopReason reason = StopReason::Cancel);
     void notify();
+    /**
+     * notify() for many marked sources at once: the callbacks bound for one thread go there
+     * in one queued call (in order: source by source, each in registration order), so 1,000
+     * tokens watched on one thread cost that thread one wake-up, not 1,000.
+     */
+    static void notifyAll(const QList<CancellationSource *> &sources);
 
 private:
     std::shared_ptr<detail::CancellationState> m_state;

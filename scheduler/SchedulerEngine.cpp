@@ -83,9 +83,10 @@ SchedulerResult<void> SchedulerEngine::open()
         return schedulerError(
             SchedulerError::Code::InvalidArgument,
             QStringLiteral("no database path given: set SchedulerOptions::databasePath"));
-    if (m_options.maxConcurrency < 1 || m_options.hookConcurrency < 1)
+    if (m_options.maxConcurrency < 1 || m_options.hookConcurrency < 1 || m_options.sharedLoops < 1)
         return schedulerError(SchedulerError::Code::InvalidArgument,
-                              QStringLiteral("concurrency limits must be at least 1"));
+                              QStringLiteral("concurrency limits and SchedulerOptions::sharedLoops "
+                                             "must be at least 1"));
     if (auto locked = m_lock.acquire(); !locked)
         return locked;
     if (auto opened = m_store.open(m_options.databasePath); !opened) {
@@ -225,12 +226,27 @@ void SchedulerEngine::failStorage(const QString &why)
 
 void SchedulerEngine::startPendingRuns()
 {
-    for (TaskRun *run : std::exchange(m_toStart, {}))
-        m_pool->start(run, kLeastUrgentPriority - run->priority()); // QThreadPool: higher first
-    for (TaskRun *run : std::exchange(m_hooksToStart, {}))
-        m_hookPool->start(run);
+    for (TaskRun *run : std::exchange(m_toStart, {})) {
+        if (run->runOn() == RunOn::SharedLoop)
+            sharedLoops().start(run);
+        else // QThreadPool: higher first
+            m_pool->start(run, kLeastUrgentPriority - run->priority());
+    }
+    for (TaskRun *run : std::exchange(m_hooksToStart, {})) {
+        if (run->runOn() == RunOn::SharedLoop)
+            sharedLoops().start(run);
+        else
+            m_hookPool->start(run);
+    }
     for (const auto &[id, reason] : std::exchange(m_cancelledSignals, {}))
         emit taskCancelled(id, reason);
+}
+
+SharedLoops &SchedulerEngine::sharedLoops()
+{
+    if (!m_sharedLoops)
+        m_sharedLoops = std::make_unique<SharedLoops>(m_options.sharedLoops);
+    return *m_sharedLoops;
 }
 
 void SchedulerEngine::releaseSlot(const Active &active)
@@ -518,6 +534,10 @@ void SchedulerEngine::closeWithoutWriting()
                 << pool->activeThreadCount() << "run(s) ignored the stop request";
     }
     m_pool = m_hookPool = nullptr;
+    if (m_sharedLoops && m_sharedLoops->activeRuns() > 0)
+        qCWarning(lcScheduler) << m_sharedLoops->activeRuns()
+                               << "run(s) on the shared loops ignored the stop request";
+    m_sharedLoops.reset(); // busy loops stop on their own once their runs return
     m_running.clear();
     m_hooks.clear();
     m_store.close();

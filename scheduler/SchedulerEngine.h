@@ -4,6 +4,7 @@
 #include "DataDirLock.h"
 #include "SchedulerOptions.h"
 #include "SchedulerTypes.h"
+#include "SharedLoops.h"
 #include "TaskEvent.h"
 #include "TaskExecutor.h"
 #include "TaskRun.h"
@@ -128,6 +129,8 @@ private:
     void dispatchLocked();
     void dispatchHooksLocked();
     void startPendingRuns();
+    /// The shared event loops, started on first use.
+    SharedLoops &sharedLoops();
     void releaseSlot(const Active &active);
     void noteWake(qint64 atMs);
     void onWake();
@@ -151,6 +154,7 @@ private:
     std::shared_ptr<EngineLink> m_link;
     QThreadPool *m_pool = nullptr;
     QThreadPool *m_hookPool = nullptr;
+    std::unique_ptr<SharedLoops> m_sharedLoops; ///< Started at the first RunOn::SharedLoop run.
     QHash<QString, ExecutorEntry> m_executors;
     QStringList m_types;
     QHash<QString, int> m_groupLimits;

@@ -76,8 +76,7 @@ void SchedulerEngine::fireRunning(const std::function<bool(const TaskRecord &)> 
                 marked.append(active.source.get());
         }
     }
-    for (CancellationSource *source : marked)
-        source->notify();
+    CancellationSource::notifyAll(marked);
 }
 
 // Inside the caller's transaction: builds the closed cancel set, marks it, fires the tokens
@@ -107,8 +106,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
                 toNotify.append(active.source.get());
         }
     }
-    for (CancellationSource *source : toNotify)
-        source->notify();
+    CancellationSource::notifyAll(toNotify);
     int hooksDue = 0;
     const auto entries = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
     if (!entries)

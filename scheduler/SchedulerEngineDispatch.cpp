@@ -261,7 +261,9 @@ void SchedulerEngine::dispatchLocked()
             // A task that never started has no state yet: skip the query.
             if (ranBefore)
                 setup.state = m_store.loadState(record.id);
-            setup.executor = m_executors.value(record.type).executor;
+            const ExecutorEntry entry = m_executors.value(record.type);
+            setup.executor = entry.executor;
+            setup.runOn = entry.options.runOn;
             setup.token = active.source->token();
             setup.progress = active.progress;
             m_toStart.append(new TaskRun(std::move(setup), m_link));
@@ -313,6 +315,7 @@ void SchedulerEngine::dispatchHooksLocked()
         setup.hookSource = active.source;
         setup.progress = active.progress;
         setup.hookTimeoutMs = entry->options.hookTimeoutMs;
+        setup.runOn = entry->options.runOn;
         m_hooksToStart.append(new TaskRun(std::move(setup), m_link));
         m_hooks.insert(record.id, std::move(active));
     }

@@ -16,6 +16,9 @@ struct SchedulerOptions {
     /// Clean-up hooks running at once (their own pool, so clean-up never waits for work).
     /// Each is typically one small request (AbortMultipartUpload).
     int hookConcurrency = 16;
+    /// Event-loop threads shared by the runs of executors registered with RunOn::SharedLoop
+    /// (started at the first such run). They only await, so one per core is plenty.
+    int sharedLoops = std::max(2, QThread::idealThreadCount());
     /// History rows kept; the oldest go first (trimmed at open and every 10,000 completions).
     qint64 historyRetention = 1'000'000;
     /// How often progress is sampled and batched events are delivered.

@@ -12,7 +12,8 @@ namespace ferry {
  * The work behind one task type. One instance serves every task of its type, on several
  * worker threads at once: keep it free of per-task members (put those in the context's
  * state). Each method is a coroutine run to completion on a QThreadPool worker with that
- * thread's own event loop, so network objects created inside belong to that thread.
+ * thread's own event loop, or on a shared event-loop thread (ExecutorOptions::runOn), so
+ * network objects created inside belong to that thread.
  */
 class TaskExecutor {
 public:
@@ -37,12 +38,28 @@ public:
     virtual QCoro::Task<TaskResult> onCancel(TaskContext &ctx);
 };
 
+/// Where an executor type's runs (execute, finalize and onCancel) take place.
+enum class RunOn {
+    /// A QThreadPool worker of its own per run, with that thread's event loop: any code is
+    /// fine, blocking calls included. Each running task costs a thread.
+    OwnThread,
+    /**
+     * One of the scheduler's few shared event-loop threads (SchedulerOptions::sharedLoops),
+     * which host many runs at once: for executors that only await (network replies, timers,
+     * signals) and never block their thread, since a blocked run stalls the others on its
+     * loop. 1,000 running tasks then cost no 1,000 threads, and a cancel reaches them all
+     * with a few thread wake-ups instead of one per task.
+     */
+    SharedLoop,
+};
+
 /// Per-type settings given with the executor.
 struct ExecutorOptions {
     RetryPolicy retry;
     int maxConcurrency = 0; ///< Running tasks of this type at once; 0: only the global limit.
     qint64 hookTimeoutMs = 30'000;
     RetryPolicy hookRetry{5, RetryPolicy::Backoff::Exponential, 1000, 60'000, 0.2};
+    RunOn runOn = RunOn::OwnThread;
 };
 
 } // namespace ferry

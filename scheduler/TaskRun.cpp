@@ -3,10 +3,26 @@
 #include "EngineLink.h"
 #include "SchedulerLog.h"
 
-#include <QCoro/QCoroTask>
 #include <QTimer>
 
 namespace ferry {
+
+namespace {
+
+QCoro::Task<TaskResult> startStep(RunPhase phase, TaskExecutor &executor, TaskContext &ctx)
+{
+    switch (phase) {
+    case RunPhase::Execute:
+        return executor.execute(ctx);
+    case RunPhase::Finalize:
+        return executor.finalize(ctx);
+    case RunPhase::Hook:
+        break;
+    }
+    return executor.onCancel(ctx);
+}
+
+} // namespace
 
 TaskRun::TaskRun(Setup setup, std::shared_ptr<EngineLink> link)
     : m_setup(std::move(setup)), m_link(std::move(link))
@@ -16,6 +32,11 @@ TaskRun::TaskRun(Setup setup, std::shared_ptr<EngineLink> link)
 
 void TaskRun::run()
 {
+    QCoro::waitFor(perform());
+}
+
+QCoro::Task<void> TaskRun::perform()
+{
     RunOutcome outcome{m_setup.record.id, m_setup.phase, m_setup.serial, {}, false};
     const bool isHook = m_setup.phase == RunPhase::Hook;
 
@@ -24,7 +45,7 @@ void TaskRun::run()
         outcome.result = std::unexpected(TaskError::cancelled());
         outcome.began = false;
         m_link->reportFinished(std::move(outcome));
-        return;
+        co_return;
     }
 
     TaskContext ctx(m_setup.record, TaskState(m_setup.record.id, m_setup.state, m_link),
@@ -46,17 +67,7 @@ void TaskRun::run()
     }
 
     try {
-        switch (m_setup.phase) {
-        case RunPhase::Execute:
-            outcome.result = QCoro::waitFor(m_setup.executor->execute(ctx));
-            break;
-        case RunPhase::Finalize:
-            outcome.result = QCoro::waitFor(m_setup.executor->finalize(ctx));
-            break;
-        case RunPhase::Hook:
-            outcome.result = QCoro::waitFor(m_setup.executor->onCancel(ctx));
-            break;
-        }
+        outcome.result = co_await startStep(m_setup.phase, *m_setup.executor, ctx);
     } catch (const std::exception &e) {
         outcome.result = std::unexpected(TaskError::permanent(
             QStringLiteral("executor threw: %1").arg(QString::fromLocal8Bit(e.what()))));

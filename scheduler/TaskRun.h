@@ -6,6 +6,7 @@
 #include "TaskProgress.h"
 #include "TaskRecord.h"
 
+#include <QCoro/QCoroTask>
 #include <QHash>
 #include <QRunnable>
 #include <QString>
@@ -30,9 +31,10 @@ struct RunOutcome {
 };
 
 /**
- * One executor step on a QThreadPool worker: runs the coroutine to completion with the
- * worker's own event loop, then reports the outcome through the link. A hook run also
- * arms its timeout: on expiry it fires the hook's token and reports TimedOut at once.
+ * One executor step: runs the coroutine to completion, then reports the outcome through the
+ * link. On a QThreadPool worker (run()) it drives the worker's own event loop; on a shared
+ * loop (SharedLoops) perform() is awaited there among other runs. A hook run also arms its
+ * timeout: on expiry it fires the hook's token and reports TimedOut at once.
  */
 class TaskRun : public QRunnable {
 public:
@@ -46,11 +48,16 @@ public:
         std::shared_ptr<CancellationSource> hookSource; ///< Only for hooks: their own token.
         std::shared_ptr<TaskProgress> progress;
         qint64 hookTimeoutMs = 30'000;
+        RunOn runOn = RunOn::OwnThread; ///< Where the scheduler starts this run.
     };
 
     TaskRun(Setup setup, std::shared_ptr<EngineLink> link);
+    /// The whole run on the calling thread's event loop; reports before it returns.
+    QCoro::Task<void> perform();
+    /// QRunnable: perform() to completion on this pool worker.
     void run() override;
     [[nodiscard]] int priority() const { return m_setup.record.priority; }
+    [[nodiscard]] RunOn runOn() const { return m_setup.runOn; }
 
 private:
     Setup m_setup;
