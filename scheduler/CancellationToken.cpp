@@ -1,5 +1,6 @@
 #include "CancellationToken.h"
 
+#include <QDeadlineTimer>
 #include <QHash>
 #include <QMetaObject>
 #include <QMutex>
@@ -73,7 +74,7 @@ void runIfAlive(const detail::CancellationCallback &entry)
         entry.callback();
 }
 
-// Queued so the callback runs on the context's own thread, never on the firing thread.
+// Queued so the callback runs on the context's own thread, never on the calling thread.
 void post(const detail::CancellationCallback &entry)
 {
     if (entry.context)
@@ -186,7 +187,8 @@ void CancellationSource::notify()
     notifyAll({this});
 }
 
-void CancellationSource::notifyAll(const QList<CancellationSource *> &sources)
+void CancellationSource::notifyAll(const QList<CancellationSource *> &sources,
+                                   std::chrono::microseconds deliveredWithin)
 {
     std::vector<detail::CancellationCallback> single;
     QHash<detail::Mailbox *, std::vector<detail::CancellationCallback>> batches;
@@ -203,21 +205,42 @@ void CancellationSource::notifyAll(const QList<CancellationSource *> &sources)
                 single.push_back(std::move(entry));
         }
     }
+    // Queued calls not yet run; a call dropped with its receiver never counts down, which
+    // the bounded wait below allows for.
+    auto undelivered = std::make_shared<std::atomic<int>>(0);
     for (auto &batch : batches) {
         const std::shared_ptr<detail::Mailbox> box = batch.front().mailbox;
         QMutexLocker lock(&box->mutex);
         if (!box->receiver)
             continue; // the thread has ended, and every context on it with it
+        ++*undelivered;
         QMetaObject::invokeMethod(
             box->receiver,
-            [entries = std::move(batch)] {
+            [entries = std::move(batch), undelivered] {
                 for (const auto &entry : entries)
                     runIfAlive(entry);
+                --*undelivered;
             },
             Qt::QueuedConnection);
     }
-    for (const auto &entry : single)
-        post(entry);
+    for (const auto &entry : single) {
+        if (!entry.context)
+            continue;
+        ++*undelivered;
+        QMetaObject::invokeMethod(
+            entry.context,
+            [callback = entry.callback, undelivered] {
+                callback();
+                --*undelivered;
+            },
+            Qt::QueuedConnection);
+    }
+    if (deliveredWithin.count() <= 0)
+        return;
+    const QDeadlineTimer deadline(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(deliveredWithin));
+    while (undelivered->load() > 0 && !deadline.hasExpired())
+        QThread::yieldCurrentThread();
 }
 
 } // namespace ferry

@@ -4,6 +4,7 @@
 #include <QObject>
 #include <QString>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -95,8 +96,15 @@ public:
      * notify() for many marked sources at once: the callbacks bound for one thread go there
      * in one queued call (in order: source by source, each in registration order), so 1,000
      * tokens watched on one thread cost that thread one wake-up, not 1,000.
+     *
+     * Returns once the calls are queued. If `deliveredWithin` is positive, the calling
+     * thread then steps aside (yields its core, at most that long) until every queued call
+     * ran. Linux queues a woken thread behind a busy waker even when another core is idle,
+     * for up to a few milliseconds; a firing thread with more work to do (the scheduler's
+     * cancel transaction) would otherwise delay the very callbacks it just queued.
      */
-    static void notifyAll(const QList<CancellationSource *> &sources);
+    static void notifyAll(const QList<CancellationSource *> &sources,
+                          std::chrono::microseconds deliveredWithin = {});
 
 private:
     std::shared_ptr<detail::CancellationState> m_state;

@@ -5,6 +5,12 @@
 
 namespace ferry {
 
+namespace {
+// Tokens first: after firing, this thread yields its core until the executors' callbacks
+// ran (at most this long) before the cancel's own SQL competes with them for the cores.
+constexpr std::chrono::microseconds kTokenDeliveryWait{5'000};
+} // namespace
+
 SchedulerResult<CancelResult> SchedulerEngine::cancelIds(const QList<TaskId> &ids,
                                                          const QString &reason)
 {
@@ -76,7 +82,7 @@ void SchedulerEngine::fireRunning(const std::function<bool(const TaskRecord &)> 
                 marked.append(active.source.get());
         }
     }
-    CancellationSource::notifyAll(marked);
+    CancellationSource::notifyAll(marked, kTokenDeliveryWait);
 }
 
 // Inside the caller's transaction: builds the closed cancel set, marks it, fires the tokens
@@ -106,7 +112,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
                 toNotify.append(active.source.get());
         }
     }
-    CancellationSource::notifyAll(toNotify);
+    CancellationSource::notifyAll(toNotify, kTokenDeliveryWait);
     int hooksDue = 0;
     const auto entries = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
     if (!entries)

@@ -17,8 +17,10 @@ struct SchedulerOptions {
     /// Each is typically one small request (AbortMultipartUpload).
     int hookConcurrency = 16;
     /// Event-loop threads shared by the runs of executors registered with RunOn::SharedLoop
-    /// (started at the first such run). They only await, so one per core is plenty.
-    int sharedLoops = std::max(2, QThread::idealThreadCount());
+    /// (started at the first such run). Their runs only await, so a core each is plenty; one
+    /// core stays for the scheduler thread, behind which Linux would otherwise queue a woken
+    /// loop for milliseconds (1 loop on 2 cores).
+    int sharedLoops = std::max(1, QThread::idealThreadCount() - 1);
     /// History rows kept; the oldest go first (trimmed at open and every 10,000 completions).
     qint64 historyRetention = 1'000'000;
     /// How often progress is sampled and batched events are delivered.
