@@ -15,6 +15,7 @@
 #include <QThreadPool>
 #include <QTimer>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -122,8 +123,11 @@ private:
     SchedulerResult<CancelResult>
     runCancel(const std::function<bool(const TaskRecord &)> &surelyCovered,
               const std::function<bool()> &seed, const QString &reason);
+    /// `deliveryWait`: how long to step aside for the fired tokens' callbacks (public
+    /// cancel calls only; internal cascades go on at once).
     SchedulerResult<CancelResult> cancelLocked(const std::function<bool()> &seed,
-                                               const QString &reason);
+                                               const QString &reason,
+                                               std::chrono::microseconds deliveryWait = {});
     SchedulerResult<QList<SubmitResult>> submitLocked(QList<TaskSpec> &specs, int from, int to);
     SchedulerResult<void> validate(const QList<TaskSpec> &specs);
     void dispatchLocked();

@@ -62,7 +62,7 @@ SchedulerEngine::runCancel(const std::function<bool(const TaskRecord &)> &surely
     flush();
     fireRunning(surelyCovered);
     Transaction tx(m_store);
-    auto result = cancelLocked(seed, reason);
+    auto result = cancelLocked(seed, reason, kTokenDeliveryWait);
     if (result && !tx.commit())
         return schedulerError(
             SchedulerError::Code::Storage,
@@ -88,7 +88,8 @@ void SchedulerEngine::fireRunning(const std::function<bool(const TaskRecord &)> 
 // Inside the caller's transaction: builds the closed cancel set, marks it, fires the tokens
 // of running members and moves to history every member that needs no more work.
 SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<bool()> &seed,
-                                                            const QString &reason)
+                                                            const QString &reason,
+                                                            std::chrono::microseconds deliveryWait)
 {
     completeGathered(); // what already completed stays completed
     settleGathered();
@@ -112,7 +113,7 @@ SchedulerResult<CancelResult> SchedulerEngine::cancelLocked(const std::function<
                 toNotify.append(active.source.get());
         }
     }
-    CancellationSource::notifyAll(toNotify, kTokenDeliveryWait);
+    CancellationSource::notifyAll(toNotify, deliveryWait);
     int hooksDue = 0;
     const auto entries = m_store.cancelSetApply(hookTypes(), now(), &hooksDue);
     if (!entries)
