@@ -2,6 +2,8 @@
 // thread when many tokens fire at once, and never to a context or thread that is gone.
 #include "SchedulerTestSupport.h"
 
+#include <QElapsedTimer>
+#include <QSemaphore>
 #include <QThread>
 
 #include <functional>
@@ -68,6 +70,8 @@ private slots:
     void contextOfAnotherThreadGetsItsCallbackThere();
     void callbacksForAnEndedThreadAreDropped();
     void registeringAfterTheTokenFiredCallsAtOnce();
+    void notifyAllCanWaitUntilTheCallbacksRan();
+    void notifyAllWaitIsBoundedWhenTheThreadIsBusy();
 };
 
 void TestSchedulerToken::manyTokensDeliverInOrderOnTheContextsThread()
@@ -175,6 +179,59 @@ void TestSchedulerToken::registeringAfterTheTokenFiredCallsAtOnce()
     });
     QTRY_COMPARE(calls.snapshot(), QStringList{"late"});
     QCOMPARE(source.token().reason(), StopReason::Shutdown);
+}
+
+void TestSchedulerToken::notifyAllCanWaitUntilTheCallbacksRan()
+{
+    Worker worker;
+    Calls calls;
+    std::vector<CancellationSource> sources(50);
+    std::vector<CancellationRegistration> registrations;
+    worker.runThere([&] {
+        for (auto &source : sources)
+            registrations.push_back(source.token().onCancelled(
+                worker.context, [&calls, &worker] { calls.add("w", &worker.thread); }));
+    });
+    QList<CancellationSource *> marked;
+    for (auto &source : sources) {
+        QVERIFY(source.mark());
+        marked.append(&source);
+    }
+    // Generous bound: the call returns as soon as the worker ran the batch.
+    CancellationSource::notifyAll(marked, std::chrono::seconds(60));
+    QCOMPARE(calls.snapshot().size(), 50); // already ran: no wait needed here
+    QVERIFY(calls.allOnWorker);
+    worker.runThere([&] { registrations.clear(); });
+}
+
+void TestSchedulerToken::notifyAllWaitIsBoundedWhenTheThreadIsBusy()
+{
+    Worker worker;
+    std::atomic<int> called{0};
+    CancellationSource source;
+    CancellationRegistration registration;
+    worker.runThere([&] {
+        registration = source.token().onCancelled(worker.context, [&called] { called++; });
+    });
+    // The worker is stuck in a blocking call and cannot run its events.
+    QSemaphore stuck, release;
+    QMetaObject::invokeMethod(
+        worker.context,
+        [&] {
+            stuck.release();
+            release.acquire();
+        },
+        Qt::QueuedConnection);
+    stuck.acquire();
+    QVERIFY(source.mark());
+    QElapsedTimer timer;
+    timer.start();
+    CancellationSource::notifyAll({&source}, std::chrono::milliseconds(100));
+    QVERIFY2(timer.elapsed() >= 100, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(called.load(), 0);
+    release.release();
+    QTRY_COMPARE(called.load(), 1); // delivered once the worker is free again
+    worker.runThere([&] { registration.reset(); });
 }
 
 QTEST_GUILESS_MAIN(TestSchedulerToken)
