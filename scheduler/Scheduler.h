@@ -24,9 +24,10 @@ class SchedulerEngine;
  * A persistent task scheduler with scoped, durable cancellation.
  *
  * Tasks live in SQLite (the queue survives restarts) and run on a QThreadPool, each
- * executor step a coroutine with its worker's own event loop. The scheduler's state machine
- * runs on a thread of its own: every method here may be called from any thread, returns at
- * once, and yields its answer as a QFuture (co_await it with QCoro, or use then()).
+ * executor step a coroutine with its worker's own event loop, or, for types registered with
+ * RunOn::SharedLoop, many at once on a few shared event-loop threads. The scheduler's state
+ * machine runs on a thread of its own: every method here may be called from any thread,
+ * returns at once, and yields its answer as a QFuture (co_await it with QCoro, or use then()).
  * Signals are emitted from the scheduler thread; receivers elsewhere get them queued.
  *
  * Cancellation: cancel(), cancelGroup(), cancelType() and cancelWhere() each run as one
