@@ -143,6 +143,40 @@ inline std::shared_ptr<TaskExecutor> gateExecutor(std::shared_ptr<Probe> probe,
     return std::make_shared<FunctionExecutor>(execute, finalize, onCancel);
 }
 
+/**
+ * Runs until its token fires. Its hook stands for an abort request to an endpoint that
+ * never answers: it ends only when its own token fires (the hook's timeout), counts that in
+ * `custom`, and fails retryably.
+ */
+inline std::shared_ptr<TaskExecutor> hangingHookExecutor(std::shared_ptr<Probe> probe)
+{
+    return std::make_shared<FunctionExecutor>(
+        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+            probe->started++;
+            co_await untilCancelled(ctx.token());
+            co_return ctx.checkCancelled();
+        },
+        FunctionExecutor::Step{},
+        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
+            probe->hooks++;
+            co_await untilCancelled(ctx.token());
+            probe->custom++;
+            co_return std::unexpected(TaskError::retryable("no answer"));
+        });
+}
+
+/// Ignores its token until the probe's gate opens, then returns Cancelled: for proving that
+/// shutdown does not wait for a run beyond the drain time.
+inline std::shared_ptr<TaskExecutor> stubbornExecutor(std::shared_ptr<Probe> probe)
+{
+    return std::make_shared<FunctionExecutor>([probe](TaskContext &) -> QCoro::Task<TaskResult> {
+        probe->started++;
+        co_await untilCancelled(probe->gate.token());
+        probe->finished++;
+        co_return std::unexpected(TaskError::cancelled());
+    });
+}
+
 /// A scheduler on a fresh temporary database.
 class Harness {
 public:

@@ -266,20 +266,7 @@ void TestSchedulerCancel::hookTimeoutDoesNotBlockTheCancelCall()
 {
     Harness h;
     auto probe = std::make_shared<Probe>();
-    auto hangingHook = std::make_shared<FunctionExecutor>(
-        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-            probe->started++;
-            co_await untilCancelled(ctx.token());
-            co_return ctx.checkCancelled();
-        },
-        FunctionExecutor::Step{},
-        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-            probe->hooks++;
-            // Stands for an abort request to an endpoint that never answers; stops on its token.
-            co_await untilCancelled(ctx.token());
-            probe->custom++;
-            co_return std::unexpected(TaskError::retryable("no answer"));
-        });
+    auto hangingHook = hangingHookExecutor(probe);
     auto &s = h.start([&](Scheduler &s) {
         ExecutorOptions options;
         options.hookTimeoutMs = 200;

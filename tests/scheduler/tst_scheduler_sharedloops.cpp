@@ -78,7 +78,6 @@ private slots:
     void manyRunningTasksShareFewThreads();
     void cancelReachesEveryRunOnItsThreadAndRunsHooks();
     void hookTimeoutLeavesTheLoopServingOthers();
-    void runIgnoringShutdownKeepsOnlyItsLoopUntilItReturns();
     void ownThreadAndSharedLoopTypesRunSideBySide();
     void zeroSharedLoopsIsRefused();
 };
@@ -143,19 +142,7 @@ void TestSchedulerSharedLoops::hookTimeoutLeavesTheLoopServingOthers()
     Harness h(8);
     h.options.sharedLoops = 1;
     auto probe = std::make_shared<Probe>();
-    auto hangingHook = std::make_shared<FunctionExecutor>(
-        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-            probe->started++;
-            co_await untilCancelled(ctx.token());
-            co_return ctx.checkCancelled();
-        },
-        FunctionExecutor::Step{},
-        [probe](TaskContext &ctx) -> QCoro::Task<TaskResult> {
-            probe->hooks++;
-            // An abort request nobody answers: it ends only when the timeout fires its token.
-            co_await untilCancelled(ctx.token());
-            co_return std::unexpected(TaskError::retryable("no answer"));
-        });
+    auto hangingHook = hangingHookExecutor(probe);
     auto &s = h.start([&](Scheduler &s) {
         ExecutorOptions options = onSharedLoop();
         options.hookTimeoutMs = 300;
@@ -173,37 +160,6 @@ void TestSchedulerSharedLoops::hookTimeoutLeavesTheLoopServingOthers()
     QTRY_VERIFY(h.historyOf(stuck).has_value());
     QCOMPARE(h.historyOf(stuck)->status, HistoryStatus::Cancelled);
     QCOMPARE(h.historyOf(stuck)->cleanup, CleanupOutcome::TimedOut);
-}
-
-void TestSchedulerSharedLoops::runIgnoringShutdownKeepsOnlyItsLoopUntilItReturns()
-{
-    Harness h;
-    h.options.sharedLoops = 2;
-    auto probe = std::make_shared<Probe>();
-    // Ignores its token until the gate opens: shutdown must not wait beyond the drain.
-    auto stubborn =
-        std::make_shared<FunctionExecutor>([probe](TaskContext &) -> QCoro::Task<TaskResult> {
-            probe->started++;
-            co_await untilCancelled(probe->gate.token());
-            probe->finished++;
-            co_return std::unexpected(TaskError::cancelled());
-        });
-    h.start([&](Scheduler &s) { s.registerExecutor("stubborn", stubborn, onSharedLoop()); });
-    const TaskId id = h.submit(spec("stubborn"));
-    QTRY_COMPARE(probe->started.load(), 1);
-    h.stop(50);
-    QCOMPARE(probe->finished.load(), 0);
-    // The scheduler is gone; the run's loop still serves it, then stops and frees itself.
-    probe->gate.cancel();
-    QTRY_COMPARE(probe->finished.load(), 1);
-
-    auto probe2 = std::make_shared<Probe>();
-    h.start([&](Scheduler &s) {
-        s.registerExecutor("stubborn", noopExecutor(probe2), onSharedLoop());
-    });
-    QTRY_VERIFY(h.historyOf(id).has_value());
-    QCOMPARE(h.historyOf(id)->status, HistoryStatus::Completed);
-    QCOMPARE(probe2->started.load(), 1);
 }
 
 void TestSchedulerSharedLoops::ownThreadAndSharedLoopTypesRunSideBySide()
