@@ -105,7 +105,10 @@ struct BlockedScheduler {
     }
 };
 
-QJsonObject phaseRawInsert()
+// The plain prepared INSERT loop the issue compares batch submits with. `withTaskIndexes`
+// adds the three indexes a pending task row updates in Ferry's schema (pick order, unique
+// dedup key, group), to tell the cost of those indexes from the cost of Ferry's own code.
+QJsonObject phaseRawInsert(bool withTaskIndexes)
 {
     QTemporaryDir dir;
     sqlite3 *db = nullptr;
@@ -116,6 +119,13 @@ QJsonObject phaseRawInsert()
                  "CREATE TABLE t (id INTEGER PRIMARY KEY, type TEXT, grp TEXT, dedup_key TEXT, "
                  "label TEXT, priority INTEGER, payload TEXT, status INTEGER, created_at INTEGER)",
                  nullptr, nullptr, nullptr);
+    if (withTaskIndexes)
+        sqlite3_exec(db,
+                     "CREATE INDEX t_pick ON t(priority, id) WHERE status = 0;"
+                     "CREATE UNIQUE INDEX t_dedup ON t(dedup_key)"
+                     " WHERE dedup_key IS NOT NULL AND status <> 4;"
+                     "CREATE INDEX t_group ON t(grp, status);",
+                     nullptr, nullptr, nullptr);
     sqlite3_stmt *insert = nullptr;
     sqlite3_prepare_v2(db, "INSERT INTO t VALUES (?,?,?,?,?,?,?,?,?)", -1, &insert, nullptr);
     const int rows = quick ? 50'000 : 500'000;
@@ -141,7 +151,8 @@ QJsonObject phaseRawInsert()
     const double seconds = timer.nsecsElapsed() / 1e9;
     sqlite3_finalize(insert);
     sqlite3_close(db);
-    return {{"raw_sqlite_insert_per_s", rows / seconds}, {"raw_sqlite_rows", rows}};
+    const QString prefix = withTaskIndexes ? QStringLiteral("raw_indexed") : QStringLiteral("raw");
+    return {{prefix + "_sqlite_insert_per_s", rows / seconds}, {prefix + "_sqlite_rows", rows}};
 }
 
 QJsonObject phaseSubmit()
@@ -446,7 +457,9 @@ int runPhase(const QString &phase)
 {
     QJsonObject out;
     if (phase == "raw")
-        out = phaseRawInsert();
+        out = phaseRawInsert(false);
+    else if (phase == "raw_indexed")
+        out = phaseRawInsert(true);
     else if (phase == "submit")
         out = phaseSubmit();
     else if (phase == "pick")
@@ -496,18 +509,23 @@ int main(int argc, char *argv[])
     // The raw insert rate and the batch submit rate swing by a third between runs on this
     // machine, together: they alternate for 3 rounds, and the ratio is the median of each
     // round's pair, not of figures taken minutes apart.
-    std::vector<double> raws, batches, ratios;
-    QJsonArray ratioByRound;
+    std::vector<double> raws, indexedRaws, batches, ratios, indexedRatios;
+    QJsonArray ratioByRound, indexedRatioByRound;
     QJsonObject lastSubmit;
     for (int round = 0; round < 3; ++round) {
         const QJsonObject raw = runChild(QStringLiteral("raw"));
+        const QJsonObject indexed = runChild(QStringLiteral("raw_indexed"));
         lastSubmit = runChild(QStringLiteral("submit"));
         const double rawRate = raw.value("raw_sqlite_insert_per_s").toDouble();
+        const double indexedRate = indexed.value("raw_indexed_sqlite_insert_per_s").toDouble();
         const double batchRate = lastSubmit.value("batch_submit_per_s").toDouble();
         raws.push_back(rawRate);
+        indexedRaws.push_back(indexedRate);
         batches.push_back(batchRate);
         ratios.push_back(rawRate > 0 ? batchRate / rawRate : 0.0);
+        indexedRatios.push_back(indexedRate > 0 ? batchRate / indexedRate : 0.0);
         ratioByRound.append(ratios.back());
+        indexedRatioByRound.append(indexedRatios.back());
         all.insert("raw_sqlite_rows", raw.value("raw_sqlite_rows"));
     }
     const auto median = [](std::vector<double> values) {
@@ -517,9 +535,12 @@ int main(int argc, char *argv[])
     for (auto it = lastSubmit.begin(); it != lastSubmit.end(); ++it)
         all.insert(it.key(), it.value());
     all.insert("raw_sqlite_insert_per_s", median(raws));
+    all.insert("raw_indexed_sqlite_insert_per_s", median(indexedRaws));
     all.insert("batch_submit_per_s", median(batches));
     all.insert("batch_to_raw_ratio", median(ratios));
     all.insert("batch_to_raw_ratio_by_round", ratioByRound);
+    all.insert("batch_to_raw_indexed_ratio", median(indexedRatios));
+    all.insert("batch_to_raw_indexed_ratio_by_round", indexedRatioByRound);
     const QStringList phases = {"pick", "rss", "dispatch", "cancel", "token", "token_shared"};
     for (const QString &phase : phases) {
         const QJsonObject part = runChild(phase);
