@@ -47,8 +47,11 @@ enum class RunOn {
      * One of the scheduler's few shared event-loop threads (SchedulerOptions::sharedLoops),
      * which host many runs at once: for executors that only await (network replies, timers,
      * signals) and never block their thread, since a blocked run stalls the others on its
-     * loop. 1,000 running tasks then cost no 1,000 threads, and a cancel reaches them all
-     * with a few thread wake-ups instead of one per task.
+     * loop: no blocking I/O or waits, and no nested event loop (QCoro::waitFor, exec()),
+     * which would run the loop's other runs inside this one. (The context's state writes
+     * and spawns wait for the scheduler thread's short answer: those are fine.) 1,000
+     * running tasks then cost no 1,000 threads, and a cancel reaches them all with a few
+     * thread wake-ups instead of one per task.
      */
     SharedLoop,
 };
