@@ -16,10 +16,11 @@ ExecutorOptions onSharedLoop()
     return options;
 }
 
-/// Which threads a test's runs took place on.
+/// Which threads a test's runs took place on, and how many token callbacks ran.
 struct ThreadLog {
     QMutex mutex;
     QSet<QThread *> threads;
+    std::atomic<int> callbacks{0};
     void note()
     {
         QMutexLocker lock(&mutex);
@@ -33,8 +34,8 @@ struct ThreadLog {
 };
 
 /**
- * gateExecutor's behaviour, plus: notes its thread in execute and onCancel, and counts in
- * `custom` the token callbacks that did not run on the executor's own thread.
+ * gateExecutor's behaviour, plus: notes its thread in execute and onCancel, counts its token
+ * callbacks in the log, and in `custom` those that did not run on the executor's own thread.
  */
 std::shared_ptr<TaskExecutor> loggedGateExecutor(std::shared_ptr<Probe> probe,
                                                  std::shared_ptr<ThreadLog> log)
@@ -44,7 +45,8 @@ std::shared_ptr<TaskExecutor> loggedGateExecutor(std::shared_ptr<Probe> probe,
         log->note();
         QObject receiver;
         QThread *const self = QThread::currentThread();
-        auto registration = ctx.onCancelled(&receiver, [probe, self] {
+        auto registration = ctx.onCancelled(&receiver, [probe, log, self] {
+            log->callbacks++;
             if (QThread::currentThread() != self)
                 probe->custom++;
         });
@@ -128,9 +130,10 @@ void TestSchedulerSharedLoops::cancelReachesEveryRunOnItsThreadAndRunsHooks()
         QCOMPARE(row.cleanup, CleanupOutcome::Ok);
     }
     QCOMPARE(probe->tokenSeen.load(), 200);
-    QCOMPARE(probe->custom.load(), 0);   // every token callback ran on its executor's thread
-    QCOMPARE(runningCount(*probe), 50);  // the other group was not touched
-    QCOMPARE(log->snapshot().size(), 2); // the hooks ran on the same two loops
+    QCOMPARE(log->callbacks.load(), 200); // each cancelled run's callback ran once
+    QCOMPARE(probe->custom.load(), 0);    // and on its executor's own thread
+    QCOMPARE(runningCount(*probe), 50);   // the other group was not touched
+    QCOMPARE(log->snapshot().size(), 2);  // the hooks ran on the same two loops
 
     probe->gate.cancel();
     QTRY_COMPARE(h.history().size(), 250);
