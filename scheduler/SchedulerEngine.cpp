@@ -461,6 +461,21 @@ void SchedulerEngine::onTick()
     }
     if (!m_events.isEmpty())
         emit eventsBatch(std::exchange(m_events, {}));
+    checkpointWhenIdle();
+}
+
+void SchedulerEngine::checkpointWhenIdle()
+{
+    // Writes paused for a whole tick: copy the log into the file now, off the path of the
+    // submits and flushes that wrote it (see TaskStore::open).
+    const qint64 commits = m_store.commitCount();
+    if (commits != m_commitsAtLastTick) {
+        m_commitsAtLastTick = commits;
+        m_walBehind = true;
+    } else if (m_walBehind) {
+        m_walBehind = false;
+        m_store.checkpointWal();
+    }
 }
 
 void SchedulerEngine::event(TaskEvent::Kind kind, const TaskRecord &record, const QString &detail)

@@ -139,6 +139,7 @@ private:
     void noteWake(qint64 atMs);
     void onWake();
     void onTick();
+    void checkpointWhenIdle();
     void event(TaskEvent::Kind kind, const TaskRecord &record, const QString &detail = {});
     void event(TaskEvent::Kind kind, TaskId id, TaskId parentId, const QString &detail = {},
                CleanupOutcome cleanup = CleanupOutcome::None);
@@ -198,6 +199,8 @@ private:
     QTimer *m_tickTimer = nullptr;
     QTimer *m_drainTimer = nullptr;
     qint64 m_nextWakeMs = 0;
+    qint64 m_commitsAtLastTick = 0;
+    bool m_walBehind = false; ///< Commits since the last checkpoint (checkpointWhenIdle()).
 };
 
 } // namespace ferry

@@ -11,40 +11,44 @@ SchedulerResult<void> SchedulerEngine::validate(const QList<TaskSpec> &specs)
     QSet<TaskId> checkedParents;
     for (qsizetype i = 0; i < specs.size(); ++i) {
         const TaskSpec &spec = specs[i];
-        const QString where =
-            specs.size() > 1 ? QStringLiteral("task %1 of the batch: ").arg(i + 1) : QString();
+        // Formatted only for an error: a batch of 10,000 valid tasks formats nothing.
+        const auto where = [&] {
+            return specs.size() > 1 ? QStringLiteral("task %1 of the batch: ").arg(i + 1)
+                                    : QString();
+        };
         if (spec.type.isEmpty())
             return schedulerError(SchedulerError::Code::InvalidArgument,
-                                  where + QStringLiteral("the task type is empty: give every task "
-                                                         "the type of a registered executor"));
+                                  where() +
+                                      QStringLiteral("the task type is empty: give every task "
+                                                     "the type of a registered executor"));
         if (!m_executors.contains(spec.type))
             return schedulerError(SchedulerError::Code::InvalidArgument,
-                                  where + QStringLiteral("unknown task type \"%1\": register an "
-                                                         "executor for it before submitting")
-                                              .arg(spec.type));
+                                  where() + QStringLiteral("unknown task type \"%1\": register an "
+                                                           "executor for it before submitting")
+                                                .arg(spec.type));
         if (spec.priority < kMostUrgentPriority || spec.priority > kLeastUrgentPriority)
             return schedulerError(SchedulerError::Code::InvalidArgument,
-                                  where + QStringLiteral("priority %1 is out of range: use 0 "
-                                                         "(most urgent) to 255")
-                                              .arg(spec.priority));
+                                  where() + QStringLiteral("priority %1 is out of range: use 0 "
+                                                           "(most urgent) to 255")
+                                                .arg(spec.priority));
         if (spec.parentId < 0)
             return schedulerError(
                 SchedulerError::Code::InvalidArgument,
-                where + QStringLiteral("parent id %1 is negative").arg(spec.parentId));
+                where() + QStringLiteral("parent id %1 is negative").arg(spec.parentId));
         if (spec.parentId > 0 && !checkedParents.contains(spec.parentId)) {
             checkedParents.insert(spec.parentId); // one look-up per parent, not per child
             const auto parent = m_store.activeInfo(spec.parentId);
             if (!parent)
                 return schedulerError(SchedulerError::Code::InvalidArgument,
-                                      where + QStringLiteral("parent task %1 does not exist (or "
-                                                             "already finished): submit children "
-                                                             "while their parent is active")
-                                                  .arg(spec.parentId));
+                                      where() + QStringLiteral("parent task %1 does not exist (or "
+                                                               "already finished): submit children "
+                                                               "while their parent is active")
+                                                    .arg(spec.parentId));
             if (parent->status == TaskStatus::Cancelling)
                 return schedulerError(SchedulerError::Code::InvalidArgument,
-                                      where + QStringLiteral("parent task %1 is being cancelled: "
-                                                             "it takes no new children")
-                                                  .arg(spec.parentId));
+                                      where() + QStringLiteral("parent task %1 is being cancelled: "
+                                                               "it takes no new children")
+                                                    .arg(spec.parentId));
         }
     }
     return {};
@@ -90,6 +94,8 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     QHash<TaskId, QString> parentGroups;
     QList<TaskStore::NewTask> rows;
     rows.reserve(to - from);
+    results.reserve(to - from);
+    m_events.reserve(m_events.size() + (to - from));
     for (int i = from; i < to; ++i) {
         TaskSpec &spec = specs[i];
         if (spec.parentId > 0) {

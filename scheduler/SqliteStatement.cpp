@@ -30,8 +30,14 @@ void SqliteStatement::bind(int index, qint64 value)
 
 void SqliteStatement::bind(int index, const QString &text)
 {
+    if (text.isNull()) { // NOT NULL text columns want '', and SQLite reads a null pointer as NULL
+        sqlite3_bind_text(m_statement, index, "", 0, SQLITE_STATIC);
+        return;
+    }
     // UTF-16 straight from the QString: no conversion on this side, no copy (SQLITE_STATIC).
-    sqlite3_bind_text16(m_statement, index, text.utf16(), int(text.size() * sizeof(char16_t)),
+    // constData(), not utf16(): the latter copies a literal's data to add a terminator, and
+    // the length given here needs none.
+    sqlite3_bind_text16(m_statement, index, text.constData(), int(text.size() * sizeof(char16_t)),
                         SQLITE_STATIC);
 }
 

@@ -26,7 +26,8 @@ public:
     void finalize();
     [[nodiscard]] bool isPrepared() const { return m_statement != nullptr; }
 
-    // Parameters are numbered from 1, as in SQLite. Text must outlive step().
+    // Parameters are numbered from 1, as in SQLite. Text must outlive step(); a null QString
+    // binds '' (use bindNull() for SQL NULL).
     void bind(int index, qint64 value);
     void bind(int index, const QString &text);
     void bindNull(int index);

@@ -30,19 +30,6 @@ QVariant nullIfEmpty(const QString &text)
     return text.isEmpty() ? QVariant() : QVariant(text);
 }
 
-// Qt binds a null QString as SQL NULL; NOT NULL text columns want ''.
-QString notNull(const QString &text)
-{
-    return text.isNull() ? QStringLiteral("") : text;
-}
-
-QString payloadText(const QJsonObject &payload)
-{
-    if (payload.isEmpty())
-        return QStringLiteral("{}");
-    return QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
-}
-
 } // namespace
 
 const QString TaskStore::kTaskColumns = QStringLiteral(
@@ -104,9 +91,20 @@ SchedulerResult<void> TaskStore::open(const QString &path)
                 .arg(path, why));
     }
     probe.finish(); // an unfinished statement holds a read transaction: WAL cannot switch
-    for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                               "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-16000"}) {
-        if (!exec(QString::fromLatin1(pragma))) {
+    // The write-ahead log is copied back into the file when writes pause (checkpointWal()):
+    // SQLite's own checkpoint every 1,000 pages stalled a burst of submits for a third of its
+    // time. Under writes that never pause, SQLite still checkpoints at kWalCheckpointPages,
+    // which bounds the log; the file shrinks back to kWalKeptBytes once reused.
+    const QStringList pragmas = {
+        QStringLiteral("PRAGMA journal_mode=WAL"),
+        QStringLiteral("PRAGMA synchronous=NORMAL"),
+        QStringLiteral("PRAGMA temp_store=MEMORY"),
+        QStringLiteral("PRAGMA cache_size=-16000"),
+        QStringLiteral("PRAGMA wal_autocheckpoint=%1").arg(kWalCheckpointPages),
+        QStringLiteral("PRAGMA journal_size_limit=%1").arg(kWalKeptBytes),
+    };
+    for (const QString &pragma : pragmas) {
+        if (!exec(pragma)) {
             const QString why = m_lastError;
             close();
             return schedulerError(SchedulerError::Code::Storage,
@@ -120,9 +118,16 @@ SchedulerResult<void> TaskStore::open(const QString &path)
     return {};
 }
 
+bool TaskStore::checkpointWal()
+{
+    // PASSIVE: copies what no reader still needs and never waits for one.
+    return exec(QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)"));
+}
+
 void TaskStore::close()
 {
-    m_insert.finalize(); // before the connection closes
+    m_insertOne.finalize(); // before the connection closes
+    m_insertMany.finalize();
     m_statements.clear();
     if (QSqlDatabase::contains(m_connectionName)) {
         QSqlDatabase::database(m_connectionName, false).close();
@@ -395,81 +400,6 @@ std::optional<TaskStore::ActiveInfo> TaskStore::activeInfo(TaskId id)
         return std::nullopt;
     return ActiveInfo{q.value(0).toLongLong(), static_cast<TaskStatus>(q.value(1).toInt()),
                       q.value(2).toInt(), q.value(3).toString()};
-}
-
-TaskStore::InsertOutcome TaskStore::insertTask(const TaskSpec &spec, TaskId id, TaskStatus status,
-                                               qint64 now)
-{
-    // ON CONFLICT: a duplicate dedup key costs no separate look-up on the common path.
-    QSqlQuery &q = prepared(QStringLiteral(
-        "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id, payload, status,"
-        " child_policy, created_at, bytes_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4 DO NOTHING"));
-    q.addBindValue(id);
-    q.addBindValue(spec.type);
-    q.addBindValue(notNull(spec.group));
-    q.addBindValue(nullIfEmpty(spec.dedupKey));
-    q.addBindValue(notNull(spec.label));
-    q.addBindValue(spec.priority);
-    q.addBindValue(spec.parentId > 0 ? QVariant(spec.parentId) : QVariant());
-    q.addBindValue(payloadText(spec.payload));
-    q.addBindValue(static_cast<int>(status));
-    q.addBindValue(static_cast<int>(spec.childPolicy));
-    q.addBindValue(now);
-    q.addBindValue(spec.bytesTotal);
-    if (!exec(q))
-        return InsertOutcome::Failed;
-    return q.numRowsAffected() > 0 ? InsertOutcome::Inserted : InsertOutcome::Duplicate;
-}
-
-std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks, qint64 now)
-{
-    QList<TaskId> refused;
-    if (!m_insert.isPrepared()) {
-        if (!m_insert.prepare(
-                rawHandle(),
-                "INSERT INTO tasks (id, type, grp, dedup_key, label, priority, parent_id,"
-                " payload, status, child_policy, created_at, bytes_total)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                " ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND status <> 4"
-                " DO NOTHING")) {
-            m_lastError = m_insert.lastError();
-            return std::nullopt;
-        }
-    }
-    const QString emptyPayload = QStringLiteral("{}");
-    for (const NewTask &task : tasks) {
-        const TaskSpec &spec = *task.spec;
-        const QString payload = spec.payload.isEmpty() ? emptyPayload : payloadText(spec.payload);
-        const QString group = notNull(spec.group);
-        const QString label = notNull(spec.label);
-        m_insert.bind(1, task.id);
-        m_insert.bind(2, spec.type);
-        m_insert.bind(3, group);
-        if (spec.dedupKey.isEmpty())
-            m_insert.bindNull(4);
-        else
-            m_insert.bind(4, spec.dedupKey);
-        m_insert.bind(5, label);
-        m_insert.bind(6, qint64(spec.priority));
-        if (spec.parentId > 0)
-            m_insert.bind(7, spec.parentId);
-        else
-            m_insert.bindNull(7);
-        m_insert.bind(8, payload);
-        m_insert.bind(9, qint64(task.status));
-        m_insert.bind(10, qint64(spec.childPolicy));
-        m_insert.bind(11, now);
-        m_insert.bind(12, spec.bytesTotal);
-        if (!m_insert.step()) {
-            m_transactionFailed = m_inTransaction;
-            m_lastError = m_insert.lastError();
-            return std::nullopt;
-        }
-        if (m_insert.changes() == 0)
-            refused.append(task.id); // an active task holds its dedup key
-    }
-    return refused;
 }
 
 bool TaskStore::raisePriority(TaskId id, int priority)

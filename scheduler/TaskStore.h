@@ -68,6 +68,12 @@ public:
     bool begin();
     bool commit();
     void rollback();
+    /// Copies the write-ahead log back into the database file, without waiting for readers.
+    /// The engine calls it when writes pause; under writes that never pause, SQLite does it
+    /// itself once the log holds kWalCheckpointPages pages.
+    bool checkpointWal();
+    static constexpr int kWalCheckpointPages = 16384;         // 64 MiB of 4 KiB pages
+    static constexpr qint64 kWalKeptBytes = 16 * 1024 * 1024; // the log file's size once reused
     /// Transactions committed since open (benchmarks prove one cancel is one transaction).
     [[nodiscard]] qint64 commitCount() const { return m_commits; }
     /// The last SQL error, phrased for a person.
@@ -195,7 +201,11 @@ private:
     bool m_transactionFailed = false; ///< A statement failed since begin(): commit refuses.
     // Values are pointers so references stay valid while the cache grows.
     QHash<QString, std::shared_ptr<QSqlQuery>> m_statements;
-    SqliteStatement m_insert; // the submit loop, on the raw handle (see SqliteStatement)
+    // The submit loop, on the raw handle (see SqliteStatement): rows go in kInsertRowsPerStatement
+    // at a time, the rest one by one (TaskStoreInsert.cpp).
+    SqliteStatement m_insertOne;
+    SqliteStatement m_insertMany;
+    [[nodiscard]] bool prepareInserts();
 };
 
 /// RAII transaction: rolls back unless commit() was called.

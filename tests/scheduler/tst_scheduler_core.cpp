@@ -2,6 +2,7 @@
 // retries, events.
 #include "SchedulerTestSupport.h"
 
+#include <QFileInfo>
 #include <QSignalSpy>
 
 using namespace ferry;
@@ -19,6 +20,8 @@ private slots:
     void dedupSupersede();
     void dedupReject();
     void submitBatchInOneCall();
+    void batchDuplicatesInsideMultiRowInserts();
+    void logIsCopiedIntoTheFileWhenWritesPause();
     void parentWaitsForChildrenThenFinalizes();
     void failedChildFailsParentAndCancelsSiblings();
     void tolerantParentFinalizesDespiteFailedChild();
@@ -215,6 +218,86 @@ void TestSchedulerCore::submitBatchInOneCall()
     QVERIFY(created >= 40);
     QTRY_COMPARE(probe->finished.load(), created);
     QTRY_COMPARE(h.history().size(), created);
+}
+
+void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
+{
+    // The store inserts a batch 32 rows per statement: duplicates inside one statement, across
+    // statements, in the one-by-one tail and against an older task must all be found.
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", noopExecutor(probe));
+    });
+    h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1); // the only slot is taken: the batch stays pending
+    const TaskId older = h.submit(spec("noop", "g", QStringLiteral("k14")));
+
+    const auto keyOf = [](int i) { return QStringLiteral("k%1").arg(i * 7 % 60); };
+    QList<TaskSpec> batch;
+    for (int i = 0; i < 100; ++i) { // keys repeat from i = 60 on
+        TaskSpec task = spec("noop", "g", keyOf(i));
+        task.payload = {{"i", i}};
+        if (i >= 90)
+            task.onDuplicate = DuplicateStrategy::Supersede;
+        else if (i >= 80)
+            task.onDuplicate = DuplicateStrategy::Reject;
+        batch << task;
+    }
+    const auto results = FERRY_OK(await(s.submitBatch(batch)));
+    QCOMPARE(results.size(), 100);
+
+    QHash<QString, TaskId> holder = {{QStringLiteral("k14"), older}};
+    for (int i = 0; i < 100; ++i) {
+        const SubmitResult &r = results.at(i);
+        const QString key = keyOf(i);
+        const auto held = holder.constFind(key);
+        if (held == holder.constEnd()) {
+            QCOMPARE(r.outcome, SubmitResult::Outcome::Created);
+            holder.insert(key, r.id);
+        } else if (i >= 90) {
+            QCOMPARE(r.outcome, SubmitResult::Outcome::Superseded);
+            QCOMPARE(r.replacedId, *held);
+            holder.insert(key, r.id);
+        } else if (i >= 80) {
+            QCOMPARE(r.outcome, SubmitResult::Outcome::Rejected);
+            QCOMPARE(r.replacedId, *held);
+        } else {
+            QCOMPARE(r.outcome, SubmitResult::Outcome::Skipped);
+            QCOMPARE(r.id, *held);
+        }
+    }
+    // 60 keys, each held by exactly one active task, whose payload is its own.
+    const auto active = FERRY_OK(await(s.activeTasks(QStringLiteral("g"))));
+    QCOMPARE(active.size(), 60);
+    for (const TaskRecord &task : active) {
+        QCOMPARE(holder.value(task.dedupKey), task.id);
+        if (task.id != older)
+            QCOMPARE(keyOf(task.payload.value("i").toInt()), task.dedupKey);
+    }
+    probe->gate.cancel();
+}
+
+void TestSchedulerCore::logIsCopiedIntoTheFileWhenWritesPause()
+{
+    // SQLite itself would checkpoint only at TaskStore::kWalCheckpointPages; 2,000 tasks write
+    // far fewer pages, so only the scheduler's idle checkpoint brings them into the file.
+    Harness h(1);
+    auto probe = std::make_shared<Probe>();
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", noopExecutor(probe));
+    });
+    h.submit(spec("gate"));
+    QTRY_COMPARE(probe->started.load(), 1);
+    QList<TaskSpec> batch;
+    for (int i = 0; i < 2000; ++i)
+        batch << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
+    FERRY_OK(await(s.submitBatch(batch)));
+    QVERIFY(QFileInfo::exists(h.options.databasePath + QStringLiteral("-wal")));
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(h.options.databasePath).size() >= 2000 * 64, 10'000);
+    probe->gate.cancel();
 }
 
 void TestSchedulerCore::parentWaitsForChildrenThenFinalizes()
