@@ -95,7 +95,6 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     QList<TaskStore::NewTask> rows;
     rows.reserve(to - from);
     results.reserve(to - from);
-    m_events.reserve(m_events.size() + (to - from));
     for (int i = from; i < to; ++i) {
         TaskSpec &spec = specs[i];
         if (spec.parentId > 0) {
