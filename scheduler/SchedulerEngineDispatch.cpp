@@ -95,6 +95,10 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
     QList<TaskStore::NewTask> rows;
     rows.reserve(to - from);
     results.reserve(to - from);
+    // Room for a Submitted event per task, growing geometrically: an exact reserve on every
+    // single submit would copy the list each time.
+    if (const qsizetype needed = m_events.size() + (to - from); m_events.capacity() < needed)
+        m_events.reserve(std::max(needed, 2 * m_events.capacity()));
     for (int i = from; i < to; ++i) {
         TaskSpec &spec = specs[i];
         if (spec.parentId > 0) {
@@ -157,15 +161,16 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
             result.outcome = SubmitResult::Outcome::Superseded;
             result.replacedId = old;
         }
-        TaskRecord record;
-        record.id = row.id;
-        record.type = spec.type;
-        record.group = spec.group;
-        record.dedupKey = spec.dedupKey;
-        record.label = spec.label;
-        record.parentId = spec.parentId;
-        record.bytesTotal = spec.bytesTotal;
-        event(TaskEvent::Kind::Submitted, record);
+        TaskEvent &submitted = m_events.emplace_back();
+        submitted.kind = TaskEvent::Kind::Submitted;
+        submitted.id = row.id;
+        submitted.parentId = spec.parentId;
+        submitted.type = spec.type;
+        submitted.group = spec.group;
+        submitted.dedupKey = spec.dedupKey;
+        submitted.label = spec.label;
+        submitted.bytesTotal = spec.bytesTotal;
+        submitted.timestampMs = at;
         results.append(result);
     }
     if (!tx.commit()) {

@@ -1,7 +1,11 @@
 #pragma once
 
+#include <QByteArray>
 #include <QString>
+#include <QStringEncoder>
 #include <QtGlobal>
+
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -26,10 +30,13 @@ public:
     void finalize();
     [[nodiscard]] bool isPrepared() const { return m_statement != nullptr; }
 
-    // Parameters are numbered from 1, as in SQLite. Text must outlive step(); a null QString
-    // binds '' (use bindNull() for SQL NULL).
+    // Parameters are numbered from 1, as in SQLite. Bind every parameter before each step():
+    // a value stays bound until it is replaced. A null QString binds '' (bindNull() binds
+    // NULL); text is copied, as UTF-8, into the statement's own buffers.
     void bind(int index, qint64 value);
     void bind(int index, const QString &text);
+    /// Text that is UTF-8 already (a JSON document, say).
+    void bindUtf8(int index, QByteArrayView text);
     void bindNull(int index);
 
     /// Runs the statement to completion and resets it; false on error.
@@ -41,6 +48,10 @@ public:
 private:
     sqlite3 *m_db = nullptr;
     sqlite3_stmt *m_statement = nullptr;
+    // One buffer per parameter, reused: SQLite would otherwise convert UTF-16 itself, with an
+    // allocation per value. Stateless: a lone surrogate cannot leak into the next value.
+    std::vector<QByteArray> m_text;
+    QStringEncoder m_utf8{QStringEncoder::Utf8, QStringConverter::Flag::Stateless};
 };
 
 } // namespace ferry

@@ -5,8 +5,6 @@
 #include <QSqlQuery>
 #include <QVariant>
 
-#include <array>
-
 namespace ferry {
 
 namespace {
@@ -27,17 +25,15 @@ QByteArray insertSql(int rows)
     return sql;
 }
 
-QString payloadText(const QJsonObject &payload)
+QByteArray payloadText(const QJsonObject &payload)
 {
     if (payload.isEmpty())
-        return QStringLiteral("{}");
-    return QString::fromUtf8(QJsonDocument(payload).toJson(QJsonDocument::Compact));
+        return QByteArrayLiteral("{}");
+    return QJsonDocument(payload).toJson(QJsonDocument::Compact);
 }
 
-/// Binds one task to the parameters from `first` on. The statement binds text without a copy:
-/// `payload` (and the spec) must outlive the statement's step().
-void bindTask(SqliteStatement &insert, int first, const TaskStore::NewTask &task,
-              const QString &payload, qint64 now)
+/// Binds one task to the parameters from `first` on.
+void bindTask(SqliteStatement &insert, int first, const TaskStore::NewTask &task, qint64 now)
 {
     const TaskSpec &spec = *task.spec;
     insert.bind(first, task.id);
@@ -53,7 +49,7 @@ void bindTask(SqliteStatement &insert, int first, const TaskStore::NewTask &task
         insert.bind(first + 6, spec.parentId);
     else
         insert.bindNull(first + 6);
-    insert.bind(first + 7, payload);
+    insert.bindUtf8(first + 7, payloadText(spec.payload));
     insert.bind(first + 8, qint64(task.status));
     insert.bind(first + 9, qint64(spec.childPolicy));
     insert.bind(first + 10, now);
@@ -79,8 +75,7 @@ TaskStore::InsertOutcome TaskStore::insertTask(const TaskSpec &spec, TaskId id, 
 {
     if (!prepareInserts())
         return InsertOutcome::Failed;
-    const QString payload = payloadText(spec.payload);
-    bindTask(m_insertOne, 1, {&spec, id, status}, payload, now);
+    bindTask(m_insertOne, 1, {&spec, id, status}, now);
     if (!m_insertOne.step()) {
         m_transactionFailed = m_inTransaction;
         m_lastError = m_insertOne.lastError();
@@ -94,17 +89,13 @@ std::optional<QList<TaskId>> TaskStore::insertTasks(const QList<NewTask> &tasks,
     if (!prepareInserts())
         return std::nullopt;
     QList<TaskId> refused;
-    std::array<QString, kRowsPerStatement> payloads; // alive until the step that reads them
     qsizetype next = 0;
     while (next < tasks.size()) {
         const bool many = tasks.size() - next >= kRowsPerStatement;
         SqliteStatement &insert = many ? m_insertMany : m_insertOne;
         const int rows = many ? kRowsPerStatement : 1;
-        for (int row = 0; row < rows; ++row) {
-            const NewTask &task = tasks.at(next + row);
-            payloads[row] = payloadText(task.spec->payload);
-            bindTask(insert, row * kColumns + 1, task, payloads[row], now);
-        }
+        for (int row = 0; row < rows; ++row)
+            bindTask(insert, row * kColumns + 1, tasks.at(next + row), now);
         if (!insert.step()) {
             m_transactionFailed = m_inTransaction;
             m_lastError = insert.lastError();
