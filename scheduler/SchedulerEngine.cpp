@@ -466,15 +466,15 @@ void SchedulerEngine::onTick()
 
 void SchedulerEngine::checkpointWhenIdle()
 {
-    // Writes paused for a whole tick: copy the log into the file now, off the path of the
-    // submits and flushes that wrote it (see TaskStore::open).
+    // Writes paused for a whole tick: have the log copied into the file now, on the store's
+    // checkpoint thread, off the path of the submits and flushes that wrote it.
     const qint64 commits = m_store.commitCount();
     if (commits != m_commitsAtLastTick) {
         m_commitsAtLastTick = commits;
         m_walBehind = true;
     } else if (m_walBehind) {
         m_walBehind = false;
-        m_store.checkpointWal();
+        m_store.requestCheckpoint();
     }
 }
 

@@ -91,7 +91,7 @@ SchedulerResult<void> TaskStore::open(const QString &path)
                 .arg(path, why));
     }
     probe.finish(); // an unfinished statement holds a read transaction: WAL cannot switch
-    // The write-ahead log is copied back into the file when writes pause (checkpointWal()):
+    // The write-ahead log is copied back into the file when writes pause (requestCheckpoint()):
     // SQLite's own checkpoint every 1,000 pages stalled a burst of submits for a third of its
     // time. Under writes that never pause, SQLite still checkpoints at kWalCheckpointPages,
     // which bounds the log; the file shrinks back to kWalKeptBytes once reused.
@@ -115,17 +115,19 @@ SchedulerResult<void> TaskStore::open(const QString &path)
         close();
         return migrated;
     }
+    m_checkpointer = std::make_unique<WalCheckpointer>(path);
     return {};
 }
 
-bool TaskStore::checkpointWal()
+void TaskStore::requestCheckpoint()
 {
-    // PASSIVE: copies what no reader still needs and never waits for one.
-    return exec(QStringLiteral("PRAGMA wal_checkpoint(PASSIVE)"));
+    if (m_checkpointer)
+        m_checkpointer->request();
 }
 
 void TaskStore::close()
 {
+    m_checkpointer.reset(); // finishes a copy under way
     m_insertOne.finalize(); // before the connection closes
     m_insertMany.finalize();
     m_statements.clear();

@@ -5,6 +5,7 @@
 #include "TaskRecord.h"
 #include "TaskSpec.h"
 #include "TaskTypes.h"
+#include "WalCheckpointer.h"
 
 #include <QHash>
 #include <QList>
@@ -68,10 +69,10 @@ public:
     bool begin();
     bool commit();
     void rollback();
-    /// Copies the write-ahead log back into the database file, without waiting for readers.
-    /// The engine calls it when writes pause; under writes that never pause, SQLite does it
-    /// itself once the log holds kWalCheckpointPages pages.
-    bool checkpointWal();
+    /// Has the write-ahead log copied back into the database file, on another thread (see
+    /// WalCheckpointer); returns at once. The engine asks when writes pause; under writes that
+    /// never pause, SQLite does it itself, inline, once the log holds kWalCheckpointPages.
+    void requestCheckpoint();
     static constexpr int kWalCheckpointPages = 16384;         // 64 MiB of 4 KiB pages
     static constexpr qint64 kWalKeptBytes = 16 * 1024 * 1024; // the log file's size once reused
     /// Transactions committed since open (benchmarks prove one cancel is one transaction).
@@ -205,6 +206,7 @@ private:
     // at a time, the rest one by one (TaskStoreInsert.cpp).
     SqliteStatement m_insertOne;
     SqliteStatement m_insertMany;
+    std::unique_ptr<WalCheckpointer> m_checkpointer;
     [[nodiscard]] bool prepareInserts();
 };
 
