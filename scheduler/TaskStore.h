@@ -202,7 +202,7 @@ private:
     bool m_transactionFailed = false; ///< A statement failed since begin(): commit refuses.
     // Values are pointers so references stay valid while the cache grows.
     QHash<QString, std::shared_ptr<QSqlQuery>> m_statements;
-    // The submit loop, on the raw handle (see SqliteStatement): rows go in kInsertRowsPerStatement
+    // The submit loop, on the raw handle (see SqliteStatement): rows go in kRowsPerStatement
     // at a time, the rest one by one (TaskStoreInsert.cpp).
     SqliteStatement m_insertOne;
     SqliteStatement m_insertMany;

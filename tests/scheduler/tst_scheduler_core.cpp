@@ -222,8 +222,9 @@ void TestSchedulerCore::submitBatchInOneCall()
 
 void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
 {
-    // The store inserts a batch 32 rows per statement: duplicates inside one statement, across
-    // statements, in the one-by-one tail and against an older task must all be found.
+    // The store inserts a batch 100 rows per statement and the rest one by one: duplicates
+    // inside one statement, across statements, in the one-by-one tail and against an older
+    // task must all be found, for every strategy.
     Harness h(1);
     auto probe = std::make_shared<Probe>();
     auto &s = h.start([&](Scheduler &s) {
@@ -234,33 +235,44 @@ void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
     QTRY_COMPARE(probe->started.load(), 1); // the only slot is taken: the batch stays pending
     const TaskId older = h.submit(spec("noop", "g", QStringLiteral("k14")));
 
-    const auto keyOf = [](int i) { return QStringLiteral("k%1").arg(i * 7 % 60); };
+    // Every tenth task repeats the key before it (same statement); from task 200 on, tasks
+    // repeat the keys of tasks 150 earlier (other statements, from the tail).
+    const auto keyOf = [](int i) {
+        if (i >= 200)
+            i -= 150;
+        return QStringLiteral("k%1").arg(i % 10 == 9 ? i - 1 : i);
+    };
+    const auto strategyOf = [](int i) {
+        if (i == 59 || i >= 235)
+            return DuplicateStrategy::Supersede;
+        if (i == 79 || (i >= 220 && i < 235))
+            return DuplicateStrategy::Reject;
+        return DuplicateStrategy::Skip;
+    };
+    const int count = 250;
     QList<TaskSpec> batch;
-    for (int i = 0; i < 100; ++i) { // keys repeat from i = 60 on
+    for (int i = 0; i < count; ++i) {
         TaskSpec task = spec("noop", "g", keyOf(i));
         task.payload = {{"i", i}};
-        if (i >= 90)
-            task.onDuplicate = DuplicateStrategy::Supersede;
-        else if (i >= 80)
-            task.onDuplicate = DuplicateStrategy::Reject;
+        task.onDuplicate = strategyOf(i);
         batch << task;
     }
     const auto results = FERRY_OK(await(s.submitBatch(batch)));
-    QCOMPARE(results.size(), 100);
+    QCOMPARE(results.size(), count);
 
     QHash<QString, TaskId> holder = {{QStringLiteral("k14"), older}};
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < count; ++i) {
         const SubmitResult &r = results.at(i);
         const QString key = keyOf(i);
         const auto held = holder.constFind(key);
         if (held == holder.constEnd()) {
             QCOMPARE(r.outcome, SubmitResult::Outcome::Created);
             holder.insert(key, r.id);
-        } else if (i >= 90) {
+        } else if (strategyOf(i) == DuplicateStrategy::Supersede) {
             QCOMPARE(r.outcome, SubmitResult::Outcome::Superseded);
             QCOMPARE(r.replacedId, *held);
             holder.insert(key, r.id);
-        } else if (i >= 80) {
+        } else if (strategyOf(i) == DuplicateStrategy::Reject) {
             QCOMPARE(r.outcome, SubmitResult::Outcome::Rejected);
             QCOMPARE(r.replacedId, *held);
         } else {
@@ -268,9 +280,10 @@ void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
             QCOMPARE(r.id, *held);
         }
     }
-    // 60 keys, each held by exactly one active task, whose payload is its own.
+    // 180 keys, each held by exactly one active task, whose payload is its own.
     const auto active = FERRY_OK(await(s.activeTasks(QStringLiteral("g"))));
-    QCOMPARE(active.size(), 60);
+    QCOMPARE(active.size(), 180);
+    QCOMPARE(holder.size(), 180);
     for (const TaskRecord &task : active) {
         QCOMPARE(holder.value(task.dedupKey), task.id);
         if (task.id != older)
