@@ -480,19 +480,9 @@ void SchedulerEngine::checkpointWhenIdle()
 
 void SchedulerEngine::event(TaskEvent::Kind kind, const TaskRecord &record, const QString &detail)
 {
-    TaskEvent e;
-    e.kind = kind;
-    e.id = record.id;
-    e.parentId = record.parentId;
-    e.type = record.type;
-    e.group = record.group;
-    e.dedupKey = record.dedupKey;
-    e.label = record.label;
-    e.bytesTotal = record.bytesTotal;
+    TaskEvent &e = describedEvent(kind, record.id, record, now());
     e.finalizing = record.finalizing;
     e.detail = detail;
-    e.timestampMs = now();
-    m_events.append(std::move(e));
 }
 
 void SchedulerEngine::event(TaskEvent::Kind kind, TaskId id, TaskId parentId, const QString &detail,

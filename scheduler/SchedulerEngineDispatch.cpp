@@ -161,16 +161,7 @@ SchedulerResult<QList<SubmitResult>> SchedulerEngine::submitLocked(QList<TaskSpe
             result.outcome = SubmitResult::Outcome::Superseded;
             result.replacedId = old;
         }
-        TaskEvent &submitted = m_events.emplace_back();
-        submitted.kind = TaskEvent::Kind::Submitted;
-        submitted.id = row.id;
-        submitted.parentId = spec.parentId;
-        submitted.type = spec.type;
-        submitted.group = spec.group;
-        submitted.dedupKey = spec.dedupKey;
-        submitted.label = spec.label;
-        submitted.bytesTotal = spec.bytesTotal;
-        submitted.timestampMs = at;
+        describedEvent(TaskEvent::Kind::Submitted, row.id, spec, at);
         results.append(result);
     }
     if (!tx.commit()) {

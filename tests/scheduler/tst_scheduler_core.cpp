@@ -35,6 +35,23 @@ private slots:
     void historyRetentionKeepsTheNewest();
 };
 
+namespace {
+
+/// Starts `h` with a "gate" and a "noop" executor and submits a gate task: once it started,
+/// it holds a one-slot scheduler's only slot, and what is submitted next stays pending until
+/// `probe->gate` is cancelled.
+Scheduler &startWithGate(Harness &h, const std::shared_ptr<Probe> &probe)
+{
+    auto &s = h.start([&](Scheduler &s) {
+        s.registerExecutor("gate", gateExecutor(probe));
+        s.registerExecutor("noop", noopExecutor(probe));
+    });
+    h.submit(spec("gate"));
+    return s;
+}
+
+} // namespace
+
 void TestSchedulerCore::submitRunsAndRecordsCompleted()
 {
     Harness h;
@@ -133,11 +150,7 @@ void TestSchedulerCore::dedupSkipRaisesPriority()
 {
     Harness h(1);
     auto probe = std::make_shared<Probe>();
-    auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("gate", gateExecutor(probe));
-        s.registerExecutor("noop", noopExecutor(probe));
-    });
-    h.submit(spec("gate"));
+    auto &s = startWithGate(h, probe);
     QTRY_COMPARE(probe->started.load(), 1);
     TaskSpec first = spec("noop", {}, "profile:a:file:x");
     first.priority = 200;
@@ -158,11 +171,7 @@ void TestSchedulerCore::dedupSupersede()
 {
     Harness h(1);
     auto probe = std::make_shared<Probe>();
-    auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("gate", gateExecutor(probe));
-        s.registerExecutor("noop", noopExecutor(probe));
-    });
-    h.submit(spec("gate"));
+    auto &s = startWithGate(h, probe);
     QTRY_COMPARE(probe->started.load(), 1);
     const TaskId old = h.submit(spec("noop", {}, "k"));
     TaskSpec replacement = spec("noop", {}, "k");
@@ -227,11 +236,7 @@ void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
     // task must all be found, for every strategy.
     Harness h(1);
     auto probe = std::make_shared<Probe>();
-    auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("gate", gateExecutor(probe));
-        s.registerExecutor("noop", noopExecutor(probe));
-    });
-    h.submit(spec("gate"));
+    auto &s = startWithGate(h, probe);
     QTRY_COMPARE(probe->started.load(), 1); // the only slot is taken: the batch stays pending
     const TaskId older = h.submit(spec("noop", "g", QStringLiteral("k14")));
 
@@ -298,11 +303,7 @@ void TestSchedulerCore::logIsCopiedIntoTheFileWhenWritesPause()
     // far fewer pages, so only the scheduler's idle checkpoint brings them into the file.
     Harness h(1);
     auto probe = std::make_shared<Probe>();
-    auto &s = h.start([&](Scheduler &s) {
-        s.registerExecutor("gate", gateExecutor(probe));
-        s.registerExecutor("noop", noopExecutor(probe));
-    });
-    h.submit(spec("gate"));
+    auto &s = startWithGate(h, probe);
     QTRY_COMPARE(probe->started.load(), 1);
     QList<TaskSpec> batch;
     for (int i = 0; i < 2000; ++i)
