@@ -141,22 +141,12 @@ private:
     void onTick();
     void checkpointWhenIdle();
     void event(TaskEvent::Kind kind, const TaskRecord &record, const QString &detail = {});
-    /// Appends an event that describes a task, from its record or its spec (their fields have
-    /// the same names).
+    /// Appends an event that describes a task (see describedTaskEvent()).
     template <typename Task>
     TaskEvent &describedEvent(TaskEvent::Kind kind, TaskId id, const Task &task, qint64 atMs)
     {
-        TaskEvent &e = m_events.emplace_back();
-        e.kind = kind;
-        e.id = id;
-        e.parentId = task.parentId;
-        e.type = task.type;
-        e.group = task.group;
-        e.dedupKey = task.dedupKey;
-        e.label = task.label;
-        e.bytesTotal = task.bytesTotal;
-        e.timestampMs = atMs;
-        return e;
+        m_events.append(describedTaskEvent(kind, id, task, atMs));
+        return m_events.last();
     }
     void event(TaskEvent::Kind kind, TaskId id, TaskId parentId, const QString &detail = {},
                CleanupOutcome cleanup = CleanupOutcome::None);

@@ -42,6 +42,24 @@ struct TaskEvent {
 
 using TaskEvents = QList<TaskEvent>;
 
+/// An event that describes task `id` (type, group, dedup key, label, parent, bytes total), from
+/// its TaskRecord or its TaskSpec: their fields have the same names.
+template <typename Task>
+TaskEvent describedTaskEvent(TaskEvent::Kind kind, TaskId id, const Task &task, qint64 atMs)
+{
+    TaskEvent e;
+    e.kind = kind;
+    e.id = id;
+    e.parentId = task.parentId;
+    e.type = task.type;
+    e.group = task.group;
+    e.dedupKey = task.dedupKey;
+    e.label = task.label;
+    e.bytesTotal = task.bytesTotal;
+    e.timestampMs = atMs;
+    return e;
+}
+
 } // namespace ferry
 
 Q_DECLARE_METATYPE(ferry::TaskEvent)

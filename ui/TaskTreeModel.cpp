@@ -146,16 +146,7 @@ void TaskTreeModel::applySnapshot(const QList<TaskRecord> &records, const QStrin
     TaskEvents events;
     events.reserve(records.size() * 2);
     for (const TaskRecord &record : records) { // ordered by id: parents before children
-        TaskEvent e;
-        e.kind = TaskEvent::Kind::Submitted;
-        e.id = record.id;
-        e.parentId = record.parentId;
-        e.type = record.type;
-        e.group = record.group;
-        e.dedupKey = record.dedupKey;
-        e.label = record.label;
-        e.bytesTotal = record.bytesTotal;
-        e.timestampMs = at;
+        const TaskEvent e = describedTaskEvent(TaskEvent::Kind::Submitted, record.id, record, at);
         events.append(e);
         TaskEvent state = e;
         switch (record.status) {
