@@ -91,16 +91,16 @@ SchedulerResult<void> TaskStore::open(const QString &path)
                 .arg(path, why));
     }
     probe.finish(); // an unfinished statement holds a read transaction: WAL cannot switch
-    // The write-ahead log is copied back into the file when writes pause (requestCheckpoint()):
+    // The write-ahead log is copied back into the file on another thread (WalCheckpointer):
     // SQLite's own checkpoint every 1,000 pages stalled a burst of submits for a third of its
-    // time. Under writes that never pause, SQLite still checkpoints at kWalCheckpointPages,
-    // which bounds the log; the file shrinks back to kWalKeptBytes once reused.
+    // time. Its hook replaces SQLite's autocheckpoint, whose bound here applies only while no
+    // hook is installed. The file shrinks back to kWalKeptBytes once reused.
     const QStringList pragmas = {
         QStringLiteral("PRAGMA journal_mode=WAL"),
         QStringLiteral("PRAGMA synchronous=NORMAL"),
         QStringLiteral("PRAGMA temp_store=MEMORY"),
         QStringLiteral("PRAGMA cache_size=-16000"),
-        QStringLiteral("PRAGMA wal_autocheckpoint=%1").arg(kWalCheckpointPages),
+        QStringLiteral("PRAGMA wal_autocheckpoint=%1").arg(WalCheckpointer::kInlinePages),
         QStringLiteral("PRAGMA journal_size_limit=%1").arg(kWalKeptBytes),
     };
     for (const QString &pragma : pragmas) {
@@ -116,6 +116,7 @@ SchedulerResult<void> TaskStore::open(const QString &path)
         return migrated;
     }
     m_checkpointer = std::make_unique<WalCheckpointer>(path);
+    m_checkpointer->watch(rawHandle());
     return {};
 }
 

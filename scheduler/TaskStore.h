@@ -71,9 +71,8 @@ public:
     void rollback();
     /// Has the write-ahead log copied back into the database file, on another thread (see
     /// WalCheckpointer); returns at once. The engine asks when writes pause; under writes that
-    /// never pause, SQLite does it itself, inline, once the log holds kWalCheckpointPages.
+    /// go on, the store's commits ask once the log holds WalCheckpointer::kBackgroundPages.
     void requestCheckpoint();
-    static constexpr int kWalCheckpointPages = 16384;         // 64 MiB of 4 KiB pages
     static constexpr qint64 kWalKeptBytes = 16 * 1024 * 1024; // the log file's size once reused
     /// Transactions committed since open (benchmarks prove one cancel is one transaction).
     [[nodiscard]] qint64 commitCount() const { return m_commits; }

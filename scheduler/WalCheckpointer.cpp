@@ -13,6 +13,8 @@ WalCheckpointer::WalCheckpointer(QString databasePath)
 
 WalCheckpointer::~WalCheckpointer()
 {
+    if (m_writer) // back to SQLite's own checkpoint, with the same bound
+        sqlite3_wal_autocheckpoint(m_writer, kInlinePages);
     {
         const std::lock_guard lock(m_mutex);
         m_stopping = true;
@@ -28,6 +30,21 @@ void WalCheckpointer::request()
         m_requested = true;
     }
     m_wake.notify_one();
+}
+
+void WalCheckpointer::watch(sqlite3 *writer)
+{
+    m_writer = writer;
+    sqlite3_wal_hook(writer, &WalCheckpointer::afterCommit, this);
+}
+
+int WalCheckpointer::afterCommit(void *self, sqlite3 *writer, const char *database, int logPages)
+{
+    if (logPages >= kInlinePages)
+        sqlite3_wal_checkpoint_v2(writer, database, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    else if (logPages >= kBackgroundPages)
+        static_cast<WalCheckpointer *>(self)->request();
+    return SQLITE_OK; // the commit itself succeeded whatever the checkpoint did
 }
 
 void WalCheckpointer::run()

@@ -1,9 +1,11 @@
 // The scheduler core: store, dispatch order, limits, dedup strategies, parent/child trees,
 // retries, events.
 #include "SchedulerTestSupport.h"
+#include "scheduler/TaskStore.h"
 
 #include <QFileInfo>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 
 using namespace ferry;
 using namespace ferry::test;
@@ -22,6 +24,7 @@ private slots:
     void submitBatchInOneCall();
     void batchDuplicatesInsideMultiRowInserts();
     void logIsCopiedIntoTheFileWhenWritesPause();
+    void logIsCopiedWhileWritesGoOn();
     void parentWaitsForChildrenThenFinalizes();
     void failedChildFailsParentAndCancelsSiblings();
     void tolerantParentFinalizesDespiteFailedChild();
@@ -299,8 +302,8 @@ void TestSchedulerCore::batchDuplicatesInsideMultiRowInserts()
 
 void TestSchedulerCore::logIsCopiedIntoTheFileWhenWritesPause()
 {
-    // SQLite itself would checkpoint only at TaskStore::kWalCheckpointPages; 2,000 tasks write
-    // far fewer pages, so only the scheduler's idle checkpoint brings them into the file.
+    // 2,000 tasks write far fewer pages than either WalCheckpointer::kBackgroundPages or
+    // SQLite's own bound, so only the scheduler's idle checkpoint brings them into the file.
     Harness h(1);
     auto probe = std::make_shared<Probe>();
     auto &s = startWithGate(h, probe);
@@ -312,6 +315,34 @@ void TestSchedulerCore::logIsCopiedIntoTheFileWhenWritesPause()
     QVERIFY(QFileInfo::exists(h.options.databasePath + QStringLiteral("-wal")));
     QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(h.options.databasePath).size() >= 2000 * 64, 10'000);
     probe->gate.cancel();
+}
+
+void TestSchedulerCore::logIsCopiedWhileWritesGoOn()
+{
+    // The store alone, with no engine to notice a pause: commits that leave
+    // WalCheckpointer::kBackgroundPages in the log start the copy themselves. SQLite's own
+    // checkpoint would wait for WalCheckpointer::kInlinePages, far more than written here.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("store.sqlite"));
+    TaskStore store;
+    FERRY_OK(store.open(path));
+    const qint64 sizeAtOpen = QFileInfo(path).size();
+    const int tasks = 60'000; // about 2,400 pages over six commits
+    QList<TaskSpec> specs;
+    specs.reserve(tasks);
+    for (int i = 0; i < tasks; ++i)
+        specs << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
+    for (int from = 0; from < tasks; from += 10'000) {
+        QList<TaskStore::NewTask> rows;
+        for (int i = from; i < from + 10'000; ++i)
+            rows.append({&specs[i], TaskId(i + 1), TaskStatus::Pending});
+        Transaction tx(store);
+        const auto refused = store.insertTasks(rows, 0);
+        QVERIFY(refused && refused->isEmpty());
+        QVERIFY(tx.commit());
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(path).size() >= sizeAtOpen + tasks * 64, 10'000);
+    QCOMPARE(store.countByStatus().value(TaskStatus::Pending), qint64(tasks));
 }
 
 void TestSchedulerCore::parentWaitsForChildrenThenFinalizes()
