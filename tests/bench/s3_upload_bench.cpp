@@ -13,7 +13,8 @@
 // for reference also the large file as plain parallel PUTs of equal slices, one object each
 // ("large_plain_put"). With --rounds N every tool uploads once per round, taking turns, and
 // its fastest round counts (each round's time is listed). Prints JSON: MB/s (10^6 bytes per
-// second) for each tool and workload, and Ferry's ratios to the others.
+// second) for each tool and workload, the CPU seconds the client and the server used during
+// it (they share the machine's cores), and Ferry's ratios to the others.
 // Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
 
 #include "app/s3/PartSizePolicy.h"
@@ -39,6 +40,7 @@
 #include <functional>
 #include <optional>
 #include <sys/resource.h>
+#include <unistd.h>
 
 using namespace ferry::s3;
 using ferry::test::S3TestServer;
@@ -69,10 +71,27 @@ double cpuSeconds(bool self)
            (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
+// CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; 0 when
+// it cannot be read.
+double processCpuSeconds(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray line = stat.readAll();
+    // Fields after the command name, which is in parentheses and may hold spaces: the first
+    // is field 3 (state), so utime (field 14) and stime (15) are the 12th and 13th.
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return 0;
+    return (fields.at(11).toLongLong() + fields.at(12).toLongLong()) / double(sysconf(_SC_CLK_TCK));
+}
+
 struct Measure {
     double seconds = 0;
     QList<double> rounds; ///< Seconds of every round, when this is the best of several.
     double clientCpu = 0; ///< CPU seconds the uploading client used (not the server's).
+    double serverCpu = 0; ///< CPU seconds the server used meanwhile.
     qint64 bytes = 0;
     bool ok = false;
     QString error;
@@ -83,7 +102,8 @@ struct Measure {
                       {QStringLiteral("bytes"), bytes},
                       {QStringLiteral("MBps"), ok ? mbps() : 0.0},
                       {QStringLiteral("ok"), ok},
-                      {QStringLiteral("client_cpu_seconds"), clientCpu}};
+                      {QStringLiteral("client_cpu_seconds"), clientCpu},
+                      {QStringLiteral("server_cpu_seconds"), serverCpu}};
         if (!error.isEmpty())
             o.insert(QStringLiteral("error"), error);
         if (rounds.size() > 1) {
@@ -538,43 +558,64 @@ int main(int argc, char **argv)
     // the machine (the server's disk writes back) then costs one round, not one tool.
     QList<Measure> ferryLs, ferrySs, rcloneLs, rcloneSs, curlLs, curlPlainLs, curlSs;
     QJsonObject verified;
+    // Each measure also carries the CPU the server spent meanwhile: the machine has 2 cores.
+    const auto withServerCpu = [&server](const std::function<Measure()> &measure) {
+        const double before = processCpuSeconds(server->processId());
+        Measure m = measure();
+        m.serverCpu = processCpuSeconds(server->processId()) - before;
+        return m;
+    };
     for (int round = 1; round <= options.rounds; ++round) {
         const QString r = QStringLiteral("round-%1/").arg(round);
-        ferryLs.append(ferryLarge(client, large, r + QStringLiteral("ferry/large.bin"), options));
-        ferrySs.append(ferrySmall(client, smallFiles, r + QStringLiteral("ferry/small/"), options));
-        rcloneLs.append(
-            runTool(QStringLiteral("rclone"),
-                    QStringList{QStringLiteral("copyto"), large,
-                                QStringLiteral("bench:%1/%2rclone/large.bin").arg(Bucket, r),
-                                QStringLiteral("--s3-upload-concurrency"),
-                                QString::number(options.largeConcurrency)} +
-                        rcloneCommon,
-                    rcloneEnv, options.largeBytes));
-        rcloneSs.append(runTool(
-            QStringLiteral("rclone"),
-            QStringList{QStringLiteral("copy"), work.filePath(QStringLiteral("small")),
-                        QStringLiteral("bench:%1/%2rclone/small").arg(Bucket, r),
-                        QStringLiteral("--transfers"), QString::number(options.smallConcurrency),
-                        QStringLiteral("--checkers"), QString::number(options.smallConcurrency),
-                        QStringLiteral("--no-traverse")} +
-                rcloneCommon,
-            rcloneEnv, options.smallCount * options.smallBytes));
+        ferryLs.append(withServerCpu([&] {
+            return ferryLarge(client, large, r + QStringLiteral("ferry/large.bin"), options);
+        }));
+        ferrySs.append(withServerCpu([&] {
+            return ferrySmall(client, smallFiles, r + QStringLiteral("ferry/small/"), options);
+        }));
+        rcloneLs.append(withServerCpu([&] {
+            return runTool(QStringLiteral("rclone"),
+                           QStringList{QStringLiteral("copyto"), large,
+                                       QStringLiteral("bench:%1/%2rclone/large.bin").arg(Bucket, r),
+                                       QStringLiteral("--s3-upload-concurrency"),
+                                       QString::number(options.largeConcurrency)} +
+                               rcloneCommon,
+                           rcloneEnv, options.largeBytes);
+        }));
+        rcloneSs.append(withServerCpu([&] {
+            return runTool(
+                QStringLiteral("rclone"),
+                QStringList{QStringLiteral("copy"), work.filePath(QStringLiteral("small")),
+                            QStringLiteral("bench:%1/%2rclone/small").arg(Bucket, r),
+                            QStringLiteral("--transfers"),
+                            QString::number(options.smallConcurrency), QStringLiteral("--checkers"),
+                            QString::number(options.smallConcurrency),
+                            QStringLiteral("--no-traverse")} +
+                    rcloneCommon,
+                rcloneEnv, options.smallCount * options.smallBytes);
+        }));
         // curl, the server's ceiling: the large file as the same multipart upload Ferry does,
         // and (for reference) as plain parallel PUTs of equal slices, one object each.
-        curlLs.append(curlMultipart(work.path(), endpoint, r + QStringLiteral("curl/large.bin"),
-                                    partFiles, options.largeBytes, options.largeConcurrency));
-        curlPlainLs.append(runTool(
-            QStringLiteral("curl"),
-            {QStringLiteral("-K"),
-             writeCurlConfig(work.filePath(QStringLiteral("curl-large.cfg")), endpoint, slices,
-                             r + QStringLiteral("curl/large-put/"), options.largeConcurrency)},
-            localOnlyEnvironment(), sliceCount * (options.largeBytes / sliceCount)));
-        curlSs.append(runTool(
-            QStringLiteral("curl"),
-            {QStringLiteral("-K"),
-             writeCurlConfig(work.filePath(QStringLiteral("curl-small.cfg")), endpoint, smallFiles,
-                             r + QStringLiteral("curl/small/"), options.smallConcurrency)},
-            localOnlyEnvironment(), options.smallCount * options.smallBytes));
+        curlLs.append(withServerCpu([&] {
+            return curlMultipart(work.path(), endpoint, r + QStringLiteral("curl/large.bin"),
+                                 partFiles, options.largeBytes, options.largeConcurrency);
+        }));
+        curlPlainLs.append(withServerCpu([&] {
+            return runTool(
+                QStringLiteral("curl"),
+                {QStringLiteral("-K"),
+                 writeCurlConfig(work.filePath(QStringLiteral("curl-large.cfg")), endpoint, slices,
+                                 r + QStringLiteral("curl/large-put/"), options.largeConcurrency)},
+                localOnlyEnvironment(), sliceCount * (options.largeBytes / sliceCount));
+        }));
+        curlSs.append(withServerCpu([&] {
+            return runTool(QStringLiteral("curl"),
+                           {QStringLiteral("-K"),
+                            writeCurlConfig(work.filePath(QStringLiteral("curl-small.cfg")),
+                                            endpoint, smallFiles, r + QStringLiteral("curl/small/"),
+                                            options.smallConcurrency)},
+                           localOnlyEnvironment(), options.smallCount * options.smallBytes);
+        }));
 
         // What arrived.
         for (const auto &[name, prefix, count, bytes] :
