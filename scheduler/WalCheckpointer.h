@@ -33,10 +33,11 @@ public:
     void request();
 
     /// Follows the commits of `writer` (the store's connection, which must outlive this
-    /// object or be unwatched by its destruction) through SQLite's WAL hook. It replaces
-    /// SQLite's own autocheckpoint: a commit that leaves kBackgroundPages in the log requests a
-    /// copy; one that leaves kInlinePages (writes outrunning the copies) checkpoints inline on
-    /// the writing thread, as SQLite would, which bounds the log.
+    /// object) through SQLite's WAL hook. It replaces SQLite's own autocheckpoint: a commit
+    /// that leaves kBackgroundPages in the log requests a copy; one that leaves kInlinePages
+    /// (writes outrunning the copies) checkpoints inline on the writing thread, as SQLite
+    /// would, which bounds the log. The destructor gives `writer` back to SQLite's own
+    /// autocheckpoint, at kInlinePages.
     void watch(sqlite3 *writer);
 
     static constexpr int kBackgroundPages = 1024; // 4 MiB of 4 KiB pages
