@@ -4,14 +4,13 @@
 
 #include <QFuture>
 #include <QPromise>
-#include <QThread>
-#include <QThreadPool>
 
 #include <QCoro/QCoroFuture>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <memory>
 
 namespace ferry::s3 {
@@ -56,18 +55,6 @@ public:
 private:
     EVP_MD_CTX *m_context;
 };
-
-QThreadPool &digestPool()
-{
-    static QThreadPool pool;
-    static const bool configured = [] {
-        pool.setMaxThreadCount(qMax(2, QThread::idealThreadCount()));
-        pool.setExpiryTimeout(30'000);
-        return true;
-    }();
-    Q_UNUSED(configured);
-    return pool;
-}
 
 } // namespace
 
@@ -139,15 +126,32 @@ namespace ferry::s3 {
 
 QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
-                            CancellationToken token, qint64 keepUpTo)
+                            CancellationToken token, qint64 keepUpTo, BackgroundPool &pool)
 {
     using Result = std::expected<ContentDigest, DigestError>;
-    auto promise = std::make_shared<QPromise<Result>>();
-    QFuture<Result> future = promise->future();
-    promise->start();
-    digestPool().start([promise, path, offset, length, withSha256, token, keepUpTo] {
-        promise->addResult(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
-        promise->finish();
+    // Settled once: by the job, or by the token if it fires first. The caller then goes on at
+    // once, however long a background-priority job waits for the CPU; the job stops at its
+    // next check.
+    struct Outcome {
+        QPromise<Result> promise;
+        std::atomic_bool settled = false;
+        void settle(Result result)
+        {
+            if (settled.exchange(true))
+                return;
+            promise.addResult(std::move(result));
+            promise.finish();
+        }
+    };
+    auto outcome = std::make_shared<Outcome>();
+    QFuture<Result> future = outcome->promise.future();
+    outcome->promise.start();
+    QObject context; // the token's callback runs on this, the awaiting, thread
+    const CancellationRegistration registration = token.onCancelled(&context, [outcome] {
+        outcome->settle(std::unexpected(DigestError{true, {}}));
+    });
+    pool.start([outcome, path, offset, length, withSha256, token, keepUpTo] {
+        outcome->settle(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
     });
     co_return co_await future;
 }

@@ -14,7 +14,8 @@
 // ("large_plain_put"). With --rounds N every tool uploads once per round, taking turns, and
 // its fastest round counts (each round's time is listed). Prints JSON: MB/s (10^6 bytes per
 // second) for each tool and workload, the CPU seconds the client and the server used during
-// it (they share the machine's cores), and Ferry's ratios to the others.
+// it (they share the machine's cores), and Ferry's ratios to the others: best round against
+// best round ("ratios"), and the median of the rounds' own ratios ("median_round_ratios").
 // Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
 
 #include "app/s3/PartSizePolicy.h"
@@ -36,6 +37,7 @@
 #include <QTextStream>
 #include <QUrl>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -454,6 +456,22 @@ double ratio(const Measure &a, const Measure &b)
     return a.ok && b.ok && b.mbps() > 0 ? a.mbps() / b.mbps() : 0.0;
 }
 
+// The median over rounds of a's throughput over b's in the same round (0 when a round failed).
+// The two uploaded within seconds of each other, so a drift in the machine's speed between
+// rounds, which can pair one tool's lucky round with the other's unlucky one in ratio(),
+// cancels out here.
+double medianRoundRatio(const QList<Measure> &as, const QList<Measure> &bs)
+{
+    QList<double> ratios;
+    for (qsizetype i = 0; i < qMin(as.size(), bs.size()); ++i)
+        ratios.append(ratio(as.at(i), bs.at(i)));
+    if (ratios.isEmpty())
+        return 0.0;
+    std::sort(ratios.begin(), ratios.end());
+    const qsizetype middle = ratios.size() / 2;
+    return ratios.size() % 2 ? ratios.at(middle) : (ratios.at(middle - 1) + ratios.at(middle)) / 2;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -662,6 +680,11 @@ int main(int argc, char **argv)
                      {QStringLiteral("ferry_vs_curl_large"), ratio(ferryL, curlL)},
                      {QStringLiteral("ferry_vs_curl_large_plain_put"), ratio(ferryL, curlPlainL)},
                      {QStringLiteral("ferry_vs_curl_small"), ratio(ferryS, curlS)}}},
+        {QStringLiteral("median_round_ratios"),
+         QJsonObject{{QStringLiteral("ferry_vs_rclone_large"), medianRoundRatio(ferryLs, rcloneLs)},
+                     {QStringLiteral("ferry_vs_rclone_small"), medianRoundRatio(ferrySs, rcloneSs)},
+                     {QStringLiteral("ferry_vs_curl_large"), medianRoundRatio(ferryLs, curlLs)},
+                     {QStringLiteral("ferry_vs_curl_small"), medianRoundRatio(ferrySs, curlSs)}}},
         {QStringLiteral("verified"), verified},
     };
     std::printf("%s", QJsonDocument(report).toJson(QJsonDocument::Indented).constData());

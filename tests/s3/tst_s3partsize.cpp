@@ -1,13 +1,18 @@
 // The part-size policy at S3's edges, and the streamed bodies of uploads: a QIODevice over a
 // byte range of a file, and the one-pass digests of such a range.
 
+#include "app/s3/BackgroundPool.h"
 #include "app/s3/ContentDigest.h"
 #include "app/s3/FileRangeDevice.h"
 #include "app/s3/PartSizePolicy.h"
 
 #include <QCryptographicHash>
+#include <QSemaphore>
 #include <QTemporaryDir>
 #include <QTest>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace ferry::s3;
 using namespace ferry::s3::limits;
@@ -28,6 +33,8 @@ private slots:
     void digestsARangeInOnePass();
     void stopsDigestingWhenCancelled();
     void digestsInTheBackground();
+    void runsBackgroundJobsAtLowPriority();
+    void stopsWaitingForADigestWhenCancelled();
 
 private:
     QTemporaryDir m_dir;
@@ -318,6 +325,48 @@ void TestS3PartSize::digestsInTheBackground()
         QCoro::waitFor(digestFileRangeInBackground(path, 0, content.size(), false, source.token()));
     QVERIFY(!cancelled.has_value());
     QVERIFY(cancelled.error().cancelled);
+}
+
+void TestS3PartSize::runsBackgroundJobsAtLowPriority()
+{
+    const int ownBefore = getpriority(PRIO_PROCESS, gettid());
+    BackgroundPool pool(2);
+    QSemaphore done;
+    std::atomic_int niceness = -100;
+    std::atomic<pid_t> thread = 0;
+    pool.start([&] {
+        niceness = getpriority(PRIO_PROCESS, gettid());
+        thread = gettid();
+        done.release();
+    });
+    QVERIFY(done.tryAcquire(1, 10'000));
+    QCOMPARE(niceness.load(), BackgroundPool::kNiceness);
+    QVERIFY(thread.load() != gettid());
+    // Only the pool's threads: the caller's priority is its own.
+    QCOMPARE(getpriority(PRIO_PROCESS, gettid()), ownBefore);
+}
+
+void TestS3PartSize::stopsWaitingForADigestWhenCancelled()
+{
+    const QByteArray content(2 * 1024 * 1024, 'q');
+    const QString path = writeFile(QStringLiteral("held.bin"), content);
+    BackgroundPool pool(1);
+    QSemaphore release;
+    QSemaphore started;
+    pool.start([&] { // holds the pool's only thread: the digest cannot start
+        started.release();
+        release.acquire();
+    });
+    QVERIFY(started.tryAcquire(1, 10'000));
+    ferry::CancellationSource source;
+    auto pending =
+        digestFileRangeInBackground(path, 0, content.size(), false, source.token(), 0, pool);
+    source.cancel();
+    const auto digest = QCoro::waitFor(pending);
+    QVERIFY(!digest.has_value());
+    QVERIFY(digest.error().cancelled);
+    QCOMPARE(release.available(), 0); // answered while the job still waited for the thread
+    release.release();
 }
 
 QTEST_GUILESS_MAIN(TestS3PartSize)
