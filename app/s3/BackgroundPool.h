@@ -29,7 +29,7 @@ public:
     /// started before it.
     void start(std::function<void()> job);
 
-    /// The pool for digests of uploaded files: at least two threads, one per core beyond.
+    /// The pool for digests of uploaded files: one thread per core, at least two.
     static BackgroundPool &digests();
 
     /// The nice value background jobs run at (where the platform has one).
