@@ -1,5 +1,6 @@
 #include "ContentDigest.h"
 
+#include "BackgroundPool.h"
 #include "FileRangeDevice.h"
 
 #include <QFuture>
@@ -10,7 +11,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <atomic>
 #include <memory>
 
 namespace ferry::s3 {
@@ -126,32 +126,17 @@ namespace ferry::s3 {
 
 QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
-                            CancellationToken token, qint64 keepUpTo, BackgroundPool &pool)
+                            CancellationToken token, qint64 keepUpTo)
 {
     using Result = std::expected<ContentDigest, DigestError>;
-    // Settled once: by the job, or by the token if it fires first. The caller then goes on at
-    // once, however long a background-priority job waits for the CPU; the job stops at its
-    // next check.
-    struct Outcome {
-        QPromise<Result> promise;
-        std::atomic_bool settled = false;
-        void settle(Result result)
-        {
-            if (settled.exchange(true))
-                return;
-            promise.addResult(std::move(result));
-            promise.finish();
-        }
-    };
-    auto outcome = std::make_shared<Outcome>();
-    QFuture<Result> future = outcome->promise.future();
-    outcome->promise.start();
-    QObject context; // the token's callback runs on this, the awaiting, thread
-    const CancellationRegistration registration = token.onCancelled(&context, [outcome] {
-        outcome->settle(std::unexpected(DigestError{true, {}}));
-    });
-    pool.start([outcome, path, offset, length, withSha256, token, keepUpTo] {
-        outcome->settle(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
+    auto promise = std::make_shared<QPromise<Result>>();
+    QFuture<Result> future = promise->future();
+    promise->start();
+    // Awaited to its end, also when cancelled (the job then stops at its next check): a job
+    // that outlived its caller could still be reading and hashing while the process exits.
+    BackgroundPool::digests().start([promise, path, offset, length, withSha256, token, keepUpTo] {
+        promise->addResult(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
+        promise->finish();
     });
     co_return co_await future;
 }

@@ -1,6 +1,5 @@
 #pragma once
 
-#include "BackgroundPool.h"
 #include "scheduler/CancellationToken.h"
 
 #include <QByteArray>
@@ -45,16 +44,14 @@ digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha2
                 const CancellationToken &token = {}, qint64 keepUpTo = 0);
 
 /**
- * digestFileRange() on a background-priority pool (BackgroundPool::digests() unless told),
- * awaited without blocking the calling thread's event loop: other transfers of the same
- * thread keep moving while a part is hashed, and the threads feeding them preempt the hash.
- * The pool is the module's own, so hashing never queues behind executors occupying the global
- * pool. When `token` fires the result is Cancelled at once, even if the job has not run yet.
+ * digestFileRange() on BackgroundPool::digests(), awaited without blocking the calling
+ * thread's event loop: other transfers of the same thread keep moving while a part is hashed,
+ * and the threads feeding them preempt the hash. The pool is the module's own, so hashing never
+ * queues behind executors occupying the global pool.
  */
 [[nodiscard]] QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,
-                            CancellationToken token, qint64 keepUpTo = 0,
-                            BackgroundPool &pool = BackgroundPool::digests());
+                            CancellationToken token, qint64 keepUpTo = 0);
 
 /// The MD5 (and optionally SHA-256) of bytes in memory.
 [[nodiscard]] ContentDigest digestBytes(QByteArrayView data, bool withSha256);

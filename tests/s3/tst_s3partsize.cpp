@@ -34,7 +34,6 @@ private slots:
     void stopsDigestingWhenCancelled();
     void digestsInTheBackground();
     void runsBackgroundJobsAtLowPriority();
-    void stopsWaitingForADigestWhenCancelled();
 
 private:
     QTemporaryDir m_dir;
@@ -344,29 +343,6 @@ void TestS3PartSize::runsBackgroundJobsAtLowPriority()
     QVERIFY(thread.load() != gettid());
     // Only the pool's threads: the caller's priority is its own.
     QCOMPARE(getpriority(PRIO_PROCESS, gettid()), ownBefore);
-}
-
-void TestS3PartSize::stopsWaitingForADigestWhenCancelled()
-{
-    const QByteArray content(2 * 1024 * 1024, 'q');
-    const QString path = writeFile(QStringLiteral("held.bin"), content);
-    BackgroundPool pool(1);
-    QSemaphore release;
-    QSemaphore started;
-    pool.start([&] { // holds the pool's only thread: the digest cannot start
-        started.release();
-        release.acquire();
-    });
-    QVERIFY(started.tryAcquire(1, 10'000));
-    ferry::CancellationSource source;
-    auto pending =
-        digestFileRangeInBackground(path, 0, content.size(), false, source.token(), 0, pool);
-    source.cancel();
-    const auto digest = QCoro::waitFor(pending);
-    QVERIFY(!digest.has_value());
-    QVERIFY(digest.error().cancelled);
-    QCOMPARE(release.available(), 0); // answered while the job still waited for the thread
-    release.release();
 }
 
 QTEST_GUILESS_MAIN(TestS3PartSize)
