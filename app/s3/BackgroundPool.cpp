@@ -35,11 +35,6 @@ BackgroundPool::BackgroundPool(int maxThreads)
     m_pool.setExpiryTimeout(30'000);
 }
 
-BackgroundPool::~BackgroundPool()
-{
-    m_pool.waitForDone();
-}
-
 void BackgroundPool::start(std::function<void()> job)
 {
     m_pool.start([job = std::move(job)] {

@@ -20,8 +20,8 @@ namespace ferry::s3 {
  */
 class BackgroundPool {
 public:
+    /// Destroying the pool waits for its jobs (QThreadPool's own destructor does).
     explicit BackgroundPool(int maxThreads);
-    ~BackgroundPool();
     BackgroundPool(const BackgroundPool &) = delete;
     BackgroundPool &operator=(const BackgroundPool &) = delete;
 
