@@ -2,6 +2,7 @@
 
 #include <QThread>
 
+#include <algorithm>
 #include <utility>
 
 #ifdef Q_OS_LINUX
@@ -35,12 +36,45 @@ BackgroundPool::BackgroundPool(int maxThreads)
     m_pool.setExpiryTimeout(30'000);
 }
 
-void BackgroundPool::start(std::function<void()> job)
+BackgroundPool::Ticket BackgroundPool::start(std::function<void()> job)
 {
-    m_pool.start([job = std::move(job)] {
-        enterBackgroundPriority();
-        job();
-    });
+    Ticket ticket = 0;
+    {
+        QMutexLocker lock(&m_mutex);
+        ticket = ++m_lastTicket;
+        m_waiting.push_back(Waiting{ticket, std::move(job)});
+    }
+    m_pool.start([this] { runNext(); });
+    return ticket;
+}
+
+bool BackgroundPool::withdraw(Ticket ticket)
+{
+    std::function<void()> withdrawn;
+    {
+        QMutexLocker lock(&m_mutex);
+        const auto it = std::find_if(m_waiting.begin(), m_waiting.end(),
+                                     [ticket](const Waiting &w) { return w.ticket == ticket; });
+        if (it == m_waiting.end())
+            return false;
+        withdrawn = std::move(it->job);
+        m_waiting.erase(it);
+    }
+    return true; // `withdrawn` (and what it holds) goes here, outside the lock
+}
+
+void BackgroundPool::runNext()
+{
+    std::function<void()> job;
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_waiting.empty())
+            return; // its job was withdrawn
+        job = std::move(m_waiting.front().job);
+        m_waiting.pop_front();
+    }
+    enterBackgroundPriority();
+    job();
 }
 
 BackgroundPool &BackgroundPool::digests()

@@ -4,6 +4,7 @@
 #include "FileRangeDevice.h"
 
 #include <QFuture>
+#include <QObject>
 #include <QPromise>
 
 #include <QCoro/QCoroFuture>
@@ -132,12 +133,23 @@ digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool wit
     auto promise = std::make_shared<QPromise<Result>>();
     QFuture<Result> future = promise->future();
     promise->start();
-    // Awaited to its end, also when cancelled (the job then stops at its next check): a job
-    // that outlived its caller could still be reading and hashing while the process exits.
-    BackgroundPool::digests().start([promise, path, offset, length, withSha256, token, keepUpTo] {
-        promise->addResult(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
-        promise->finish();
-    });
+    BackgroundPool &pool = BackgroundPool::digests();
+    const BackgroundPool::Ticket ticket =
+        pool.start([promise, path, offset, length, withSha256, token, keepUpTo] {
+            promise->addResult(digestFileRange(path, offset, length, withSha256, token, keepUpTo));
+            promise->finish();
+        });
+    // Cancelled while it waits for a thread (behind other uploads' hashes), the job is taken
+    // back and the answer comes at once. A running job is awaited to its end (it stops at its
+    // next check): one that outlived its caller could still be hashing while the process exits.
+    QObject callbacks; // on this thread: the token's callback runs here
+    const CancellationRegistration registration =
+        token.onCancelled(&callbacks, [&pool, ticket, promise] {
+            if (pool.withdraw(ticket)) {
+                promise->addResult(std::unexpected(DigestError{true, {}}));
+                promise->finish();
+            }
+        });
     co_return co_await future;
 }
 

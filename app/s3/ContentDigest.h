@@ -47,7 +47,9 @@ digestFileRange(const QString &path, qint64 offset, qint64 length, bool withSha2
  * digestFileRange() on BackgroundPool::digests(), awaited without blocking the calling
  * thread's event loop: other transfers of the same thread keep moving while a part is hashed,
  * and the threads feeding them preempt the hash. The pool is the module's own, so hashing never
- * queues behind executors occupying the global pool.
+ * queues behind executors occupying the global pool. When `token` fires before a pool thread
+ * took the range, the answer (cancelled) comes at once; a range being hashed stops at its next
+ * 1 MiB.
  */
 [[nodiscard]] QCoro::Task<std::expected<ContentDigest, DigestError>>
 digestFileRangeInBackground(QString path, qint64 offset, qint64 length, bool withSha256,

@@ -7,6 +7,7 @@
 #include "app/s3/PartSizePolicy.h"
 
 #include <QCryptographicHash>
+#include <QScopeGuard>
 #include <QSemaphore>
 #include <QTemporaryDir>
 #include <QTest>
@@ -34,6 +35,8 @@ private slots:
     void stopsDigestingWhenCancelled();
     void digestsInTheBackground();
     void runsBackgroundJobsAtLowPriority();
+    void withdrawsJobsNotYetStarted();
+    void cancelsADigestWaitingForAThread();
 
 private:
     QTemporaryDir m_dir;
@@ -343,6 +346,61 @@ void TestS3PartSize::runsBackgroundJobsAtLowPriority()
     QVERIFY(thread.load() != gettid());
     // Only the pool's threads: the caller's priority is its own.
     QCOMPARE(getpriority(PRIO_PROCESS, gettid()), ownBefore);
+}
+
+void TestS3PartSize::withdrawsJobsNotYetStarted()
+{
+    // Jobs start in order and the pool has one thread: while the first job holds it (however
+    // late the thread gets to run it), the ones after it wait in the queue.
+    BackgroundPool pool(1);
+    QSemaphore release, ran;
+    const auto releaseOnExit = qScopeGuard([&] { release.release(); });
+    pool.start([&] { release.acquire(); });
+    std::atomic_bool withdrawnRan = false;
+    const auto withdrawn = pool.start([&] { withdrawnRan = true; });
+    pool.start([&] { ran.release(); });
+    QVERIFY(pool.withdraw(withdrawn));
+    QVERIFY(!pool.withdraw(withdrawn)); // only once
+    release.release();
+    // Bounds, not waits: the jobs run at background priority on a machine that may be busy.
+    QVERIFY(ran.tryAcquire(1, 60'000)); // the job after it still runs
+    QVERIFY(!withdrawnRan);
+    const auto finished = pool.start([&] { ran.release(); });
+    QVERIFY(ran.tryAcquire(1, 60'000));
+    QVERIFY(!pool.withdraw(finished)); // it ran
+}
+
+namespace {
+// A coroutine of its own (not a lambda's: its captures would die with the temporary closure).
+QCoro::Task<void> digestInto(std::optional<std::expected<ContentDigest, DigestError>> *answer,
+                             QString path, qint64 length, ferry::CancellationToken token)
+{
+    *answer = co_await digestFileRangeInBackground(path, 0, length, false, token);
+}
+} // namespace
+
+void TestS3PartSize::cancelsADigestWaitingForAThread()
+{
+    // Every digest thread taken (as by other uploads' parts) by a job that holds it until
+    // released; jobs start in order, so a part's digest queued after them waits for a thread
+    // until then, and its upload is cancelled meanwhile.
+    BackgroundPool &pool = BackgroundPool::digests();
+    QSemaphore release;
+    const auto releaseOnExit = qScopeGuard([&] { release.release(pool.maxThreadCount()); });
+    for (int i = 0; i < pool.maxThreadCount(); ++i)
+        pool.start([&] { release.acquire(); });
+
+    const QString path = writeFile(QStringLiteral("waiting.bin"), QByteArray(2 * 1024 * 1024, 'w'));
+    ferry::CancellationSource source;
+    std::optional<std::expected<ContentDigest, DigestError>> answer;
+    auto waiting = digestInto(&answer, path, 2 * 1024 * 1024, source.token());
+    QVERIFY(!answer);
+    source.cancel();
+    // Answered while no thread is free: the digest did not wait for one.
+    QVERIFY(QTest::qWaitFor([&] { return answer.has_value(); }, 60'000));
+    QVERIFY(!answer->has_value());
+    QVERIFY(answer->error().cancelled);
+    QCoro::waitFor(std::move(waiting));
 }
 
 QTEST_GUILESS_MAIN(TestS3PartSize)
