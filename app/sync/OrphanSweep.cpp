@@ -137,9 +137,13 @@ sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
         for (const auto &id : std::as_const(ours))
             if (!listed.contains(id) && !live->ids.contains(id))
                 (void)services->store().forgetUpload(id);
-        // An intent is settled once no task works on its key and nothing under it is left.
+        // An intent is settled once no task works on its key, nothing under it is left, and
+        // its create can no longer make an upload.
+        const QDateTime settledBefore =
+            QDateTime::currentDateTimeUtc().addSecs(-kLostCreateWindow.count());
         for (const auto &intent : std::as_const(intents))
-            if (!live->keys.contains(intent.key) && !keysLeft.contains(intent.key))
+            if (!live->keys.contains(intent.key) && !keysLeft.contains(intent.key) &&
+                intent.createdAt <= settledBefore)
                 (void)services->store().forgetUpload(intent.uploadId);
     }
     co_return report;

@@ -36,6 +36,14 @@ sweepOrphans(std::shared_ptr<SyncServices> services, QString profile,
 [[nodiscard]] QString newUploadIntentId();
 [[nodiscard]] bool isUploadIntent(const QString &uploadId);
 
+/**
+ * How long after its intent a create whose answer never came may still make its upload: the
+ * request can be on its way or in the server's hands (a killed client, a lost connection)
+ * up to the create's longest wait. Until then, finding no upload proves nothing, and the intent
+ * is kept for the sweeps.
+ */
+inline constexpr std::chrono::seconds kLostCreateWindow = std::chrono::minutes(5);
+
 /// The default age past which any in-progress upload under a profile's prefix is aborted.
 inline constexpr std::chrono::seconds kDefaultOrphanAge = std::chrono::hours(24);
 

@@ -107,9 +107,8 @@ const QString kIntentAt = QStringLiteral("intent_at");
 bool withinCreateWindow(const QDateTime &initiated, const QDateTime &intentAt)
 {
     constexpr qint64 kSkewSeconds = 600;
-    constexpr qint64 kCreateWaitSeconds = 300;
     return !initiated.isValid() || (initiated >= intentAt.addSecs(-kSkewSeconds) &&
-                                    initiated <= intentAt.addSecs(kCreateWaitSeconds));
+                                    initiated <= intentAt.addSecs(kLostCreateWindow.count()));
 }
 
 TaskError listingError(const s3::S3Error &error)
@@ -130,6 +129,7 @@ QCoro::Task<TaskResult> abortLostCreate(TaskContext &ctx, AppStore &store, s3::S
     auto listed = co_await client.listAllMultipartUploads(target.bucket(), file.key, token);
     if (!listed)
         co_return std::unexpected(listingError(listed.error()));
+    bool found = false;
     for (const auto &upload : std::as_const(*listed)) {
         if (upload.key != file.key || !withinCreateWindow(upload.initiated, intentAt))
             continue;
@@ -137,8 +137,13 @@ QCoro::Task<TaskResult> abortLostCreate(TaskContext &ctx, AppStore &store, s3::S
             uploadOf(target, file.key, upload.uploadId), token);
         if (!aborted && aborted.error().kind() != s3::S3Error::Kind::NoSuchKey)
             co_return std::unexpected(listingError(aborted.error()));
+        found = true;
     }
-    (void)store.forgetUpload(intentId);
+    // Nothing found yet proves nothing while the create may still be in the server's hands
+    // (the client was killed just after sending it): the intent stays for the sweeps, which
+    // abort such a late upload. The task itself moves on.
+    if (found || intentAt.addSecs(kLostCreateWindow.count()) <= QDateTime::currentDateTimeUtc())
+        (void)store.forgetUpload(intentId);
     (void)ctx.state().remove(kIntent);
     (void)ctx.state().remove(kIntentAt);
     co_return TaskResult{};

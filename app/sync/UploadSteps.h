@@ -70,8 +70,10 @@ QCoro::Task<std::expected<QString, TaskError>> createUpload(TaskContext &ctx, Ap
 
 /**
  * When the task's state holds an intent (a create whose answer never came: a crash, a lost
- * answer), aborts the uploads under `file`'s key that the create may have made and forgets the
- * intent. Nothing to do without one. Before a new create (else the lost one is left behind
+ * answer), aborts the uploads under `file`'s key that the create may have made, and the task
+ * lets go of the intent. The app's table keeps it for the sweeps until the upload was found or
+ * kLostCreateWindow has passed: a create still in the server's hands can make its upload after
+ * this looked. Nothing to do without one. Before a new create (else the lost one is left behind
  * until a later sweep) and in the clean-up hook.
  */
 QCoro::Task<TaskResult> abortLostCreate(TaskContext &ctx, AppStore &store, s3::S3Client &client,

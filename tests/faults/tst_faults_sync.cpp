@@ -195,6 +195,42 @@ private slots:
         QVERIFY2(problems.isEmpty(), qPrintable(problems));
     }
 
+    void uploadOfALostCreateThatAppearsLateIsSwept()
+    {
+        // A create's answer is lost and its retry finds no upload of it yet: the request can
+        // still be in the server's hands (a client killed just after sending it). Its upload,
+        // should it appear after that, must still be recognized as Ferry's and aborted.
+        const QString root = makeTree("late-create", 0, 1);
+        createBucket("faults-late-create");
+        SyncHarness h(m_proxy->port());
+        h.addProfile("late-create", root, "faults-late-create", "t/");
+        h.start(2);
+        FaultRule create;
+        create.method = "POST";
+        create.queryContains = "uploads";
+        create.fault = Fault::error(503, "ServiceUnavailable", "Busy."); // not forwarded
+        const int rule = m_proxy->addRule(create);
+        const auto row = syncToEnd(h, "late-create");
+        QVERIFY(row.has_value());
+        QCOMPARE(row->status, HistoryStatus::Completed);
+        QCOMPARE(m_proxy->applied(rule), 1);
+        // The lost create's upload turns up now, under the file's key.
+        auto objects = QCoro::waitFor(m_direct->listAllObjects("faults-late-create", "t/", {}));
+        QVERIFY(objects.has_value());
+        QCOMPARE(objects->size(), 1);
+        const QString key = objects->first().key;
+        auto late = QCoro::waitFor(m_direct->createMultipartUpload("faults-late-create", key, {}));
+        QVERIFY(late.has_value());
+        auto swept = QCoro::waitFor(
+            sweepOrphans(h.services, "late-create", kDefaultOrphanAge, false, CancellationToken()));
+        QVERIFY(swept.has_value());
+        QVERIFY2(swept->aborted.size() == 1 && swept->aborted.first().contains(late->uploadId),
+                 qPrintable(swept->aborted.join(", ") + " / kept: " + swept->kept.join(", ")));
+        const QString problems =
+            checkBucketMatchesTree(*m_direct, *m_server, "faults-late-create", "t/", root, {});
+        QVERIFY2(problems.isEmpty(), qPrintable(problems));
+    }
+
     void cancelWhileCreateMultipartInFlightLeavesNoUpload()
     {
         const QString root = makeTree("create-cancel", 0, 1);
