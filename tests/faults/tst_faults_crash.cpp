@@ -1,9 +1,10 @@
 // The crash harness: `ferry sync` on a mixed tree (hundreds of small files, several multipart
 // files, excluded files) is killed with SIGKILL at seeded random moments — 20 kills, some at a
 // random delay after the start, some a random delay after it reported bytes sent — and
-// restarted, with a few files changed between runs so every run has work. A final sync then
-// runs to completion and every invariant is checked: each object byte-identical to its file,
-// no object for an excluded file, no multipart upload in progress, only parts of completed
+// restarted, with a few files changed between runs so every run has work (a run that ends
+// before its kill shortens the delays after it, so a fast machine still gets its kills). A final
+// sync then runs to completion and every invariant is checked: each object byte-identical to its
+// file, no object for an excluded file, no multipart upload in progress, only parts of completed
 // objects in the segments container, each task id with exactly one history row and nothing
 // still active, and the journal matching the bucket.
 //
@@ -18,6 +19,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
+#include <array>
+
 using namespace ferry;
 using namespace ferry::test;
 
@@ -25,6 +29,7 @@ namespace {
 
 constexpr qint64 MiB = 1024 * 1024;
 constexpr int Kills = 20;
+constexpr int MaxKillDelayMs = 750;
 constexpr int SmallFiles = 300;
 constexpr int LargeFiles = 4;
 constexpr int ExcludedFiles = 20;
@@ -78,6 +83,12 @@ class TestFaultsCrash : public QObject {
                                 11 * MiB + rng.bounded(1024 * 1024), rng));
     }
 
+    // The longest delay before a kill, per kind of round (from the start, from the first bytes
+    // sent): a run that ends before its kill narrows its kind's window to 90% of how long it
+    // lasted, a kill widens it again by a quarter, so kills land while runs still work however
+    // fast the machine is, spread over as much of a run as the machine leaves.
+    std::array<int, 2> m_killWindowMs = {MaxKillDelayMs, MaxKillDelayMs};
+
     /// Starts `ferry sync`, kills it at a seeded moment; true when it was still running.
     bool syncAndKill(const FerryCli &cli, QRandomGenerator &rng, int round)
     {
@@ -100,9 +111,14 @@ class TestFaultsCrash : public QObject {
             }
         }
         // The injected fault: SIGKILL after a seeded delay (returns early if ferry ended).
-        const int delayMs = 50 + int(rng.bounded(700));
+        int &window = m_killWindowMs[round % 2];
+        const int delayMs = std::min(50 + int(rng.bounded(MaxKillDelayMs - 50)), window);
+        QElapsedTimer delay;
+        delay.start();
         process.waitForFinished(delayMs);
         const bool killed = process.state() == QProcess::Running;
+        window = killed ? std::min(MaxKillDelayMs, window * 5 / 4 + 1)
+                        : std::max(1, int(delay.elapsed() * 9 / 10));
         process.kill();
         process.waitForFinished(10'000);
         return killed;
@@ -179,7 +195,8 @@ private slots:
                 ++finishedFirst;
             changeSome(rng, round);
         }
-        qInfo() << "kills" << kills << "runs that ended before their kill" << finishedFirst;
+        qInfo() << "kills" << kills << "runs that ended before their kill" << finishedFirst
+                << "kill windows (ms)" << m_killWindowMs[0] << m_killWindowMs[1];
         QCOMPARE(kills, Kills);
 
         // The first sync finishes the interrupted run, which scanned the tree as it was then;
