@@ -62,6 +62,19 @@ private slots:
 
     void init() { m_proxy->clearRules(); }
 
+private:
+    /// Adds `fault` for the next CreateMultipartUpload (POST ?uploads); returns the rule.
+    int addCreateFault(const Fault &fault)
+    {
+        FaultRule create;
+        create.method = "POST";
+        create.queryContains = "uploads";
+        create.fault = fault;
+        return m_proxy->addRule(create);
+    }
+
+private slots:
+
     void transientFaultsAreRetriedUntilComplete()
     {
         const QString root = makeTree("transient", 20, 2);
@@ -76,11 +89,7 @@ private slots:
         rules << m_proxy->addRule("PUT", "/small/[0-9]+\\.txt$", Fault::delay(1500), 1);
         rules << m_proxy->addRule("PUT", "/small/[0-9]+\\.txt$", Fault::reset(), 1);
         // Multipart: a 503 on create, a reset in the middle of a part, a 500 on complete.
-        FaultRule create;
-        create.method = "POST";
-        create.queryContains = "uploads";
-        create.fault = Fault::error(503, "ServiceUnavailable", "Busy.");
-        rules << m_proxy->addRule(create);
+        rules << addCreateFault(Fault::error(503, "ServiceUnavailable", "Busy."));
         FaultRule part;
         part.method = "PUT";
         part.queryContains = "partNumber=2";
@@ -173,11 +182,8 @@ private slots:
         h.addProfile("lost-create", root, "faults-lost-create", "l/");
         h.start(2);
         // The server creates the upload, the answer is lost: a 503 comes back instead.
-        FaultRule create;
-        create.method = "POST";
-        create.queryContains = "uploads";
-        create.fault = Fault::error(503, "ServiceUnavailable", "Busy.").afterForwarding();
-        const int rule = m_proxy->addRule(create);
+        const int rule =
+            addCreateFault(Fault::error(503, "ServiceUnavailable", "Busy.").afterForwarding());
         const auto row = syncToEnd(h, "lost-create");
         QVERIFY(row.has_value());
         QCOMPARE(row->status, HistoryStatus::Completed);
@@ -205,11 +211,7 @@ private slots:
         SyncHarness h(m_proxy->port());
         h.addProfile("late-create", root, "faults-late-create", "t/");
         h.start(2);
-        FaultRule create;
-        create.method = "POST";
-        create.queryContains = "uploads";
-        create.fault = Fault::error(503, "ServiceUnavailable", "Busy."); // not forwarded
-        const int rule = m_proxy->addRule(create);
+        const int rule = addCreateFault(Fault::error(503, "ServiceUnavailable", "Busy."));
         const auto row = syncToEnd(h, "late-create");
         QVERIFY(row.has_value());
         QCOMPARE(row->status, HistoryStatus::Completed);
@@ -239,11 +241,7 @@ private slots:
         h.addProfile("create-cancel", root, "faults-create-cancel", "k/");
         h.start(2);
         // The server creates the upload at once; its answer is held back for a while.
-        FaultRule create;
-        create.method = "POST";
-        create.queryContains = "uploads";
-        create.fault = Fault::delay(5000);
-        const int rule = m_proxy->addRule(create);
+        const int rule = addCreateFault(Fault::delay(5000));
         const TaskId run = h.submitSync("create-cancel");
         QTRY_COMPARE_WITH_TIMEOUT(m_proxy->applied(rule), 1, 30'000);
         // Cancel once the server holds the upload, while its answer is still on the way.
