@@ -12,6 +12,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <memory>
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -332,10 +334,10 @@ void TestS3PartSize::digestsInTheBackground()
 void TestS3PartSize::runsBackgroundJobsAtLowPriority()
 {
     const int ownBefore = getpriority(PRIO_PROCESS, gettid());
-    BackgroundPool pool(2);
     QSemaphore done;
     std::atomic_int niceness = -100;
     std::atomic<pid_t> thread = 0;
+    BackgroundPool pool(2); // goes first, waiting for its job, before what the job uses
     pool.start([&] {
         niceness = getpriority(PRIO_PROCESS, gettid());
         thread = gettid();
@@ -351,9 +353,10 @@ void TestS3PartSize::runsBackgroundJobsAtLowPriority()
 void TestS3PartSize::withdrawsJobsNotYetStarted()
 {
     // Jobs start in order and the pool has one thread: while the first job holds it (however
-    // late the thread gets to run it), the ones after it wait in the queue.
-    BackgroundPool pool(1);
+    // late the thread gets to run it), the ones after it wait in the queue. Declared in this
+    // order so the pool (waiting for its jobs) goes before the semaphores they use.
     QSemaphore release, ran;
+    BackgroundPool pool(1);
     const auto releaseOnExit = qScopeGuard([&] { release.release(); });
     pool.start([&] { release.acquire(); });
     std::atomic_bool withdrawnRan = false;
@@ -385,10 +388,11 @@ void TestS3PartSize::cancelsADigestWaitingForAThread()
     // released; jobs start in order, so a part's digest queued after them waits for a thread
     // until then, and its upload is cancelled meanwhile.
     BackgroundPool &pool = BackgroundPool::digests();
-    QSemaphore release;
-    const auto releaseOnExit = qScopeGuard([&] { release.release(pool.maxThreadCount()); });
+    // Shared with the blockers: they may still be waking from it after this test returned.
+    const auto release = std::make_shared<QSemaphore>();
+    const auto releaseOnExit = qScopeGuard([&] { release->release(pool.maxThreadCount()); });
     for (int i = 0; i < pool.maxThreadCount(); ++i)
-        pool.start([&] { release.acquire(); });
+        pool.start([release] { release->acquire(); });
 
     const QString path = writeFile(QStringLiteral("waiting.bin"), QByteArray(2 * 1024 * 1024, 'w'));
     ferry::CancellationSource source;
