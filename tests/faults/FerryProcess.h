@@ -43,11 +43,21 @@ public:
         return all;
     }
 
+    /// Sets an environment variable for every command started after this.
+    void setVariable(const QString &name, const QString &value)
+    {
+        m_environment.insert(name, value);
+    }
+
+    /// The environment commands run with: this process's, plus setVariable()'s.
+    [[nodiscard]] QProcessEnvironment environment() const { return m_environment; }
+
     /// Runs a command to its end (bounded by @p timeoutMs).
     FerryRun run(const QStringList &args, const QByteArray &input = {},
                  int timeoutMs = 120'000) const
     {
         QProcess process;
+        process.setProcessEnvironment(m_environment);
         process.start(QStringLiteral(FERRY_BINARY), arguments(args));
         FerryRun result;
         if (!process.waitForStarted())
@@ -85,6 +95,7 @@ public:
 
 private:
     QString m_dataDir;
+    QProcessEnvironment m_environment = QProcessEnvironment::systemEnvironment();
 };
 
 /// Writes @p size bytes drawn from @p rng to @p path (parents created).

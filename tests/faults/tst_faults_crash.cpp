@@ -8,7 +8,9 @@
 // objects in the segments container, each task id with exactly one history row and nothing
 // still active, and the journal matching the bucket.
 //
-// The seed is fixed (FERRY_CRASH_SEED overrides it, to explore other schedules).
+// The seed is fixed (FERRY_CRASH_SEED overrides it, to explore other schedules). Every run's
+// output, with Ferry's info-level log, goes to runs.log in the test's temporary directory,
+// which a failure keeps (its path is printed): a rare failure can then be read, not guessed.
 
 #include "FaultTestSupport.h"
 #include "FerryProcess.h"
@@ -53,6 +55,15 @@ class TestFaultsCrash : public QObject {
 
     QString root() const { return m_tmp.filePath("tree"); }
 
+    /// Appends one run's output to runs.log.
+    void logRun(const QString &what, const QByteArray &out, const QByteArray &err)
+    {
+        QFile log(m_tmp.filePath("runs.log"));
+        if (!log.open(QIODevice::Append))
+            return;
+        log.write("==== " + what.toUtf8() + "\n" + out + "---- stderr\n" + err + "\n");
+    }
+
     QString smallPath(int i) const
     {
         return root() + QStringLiteral("/docs/%1/f%2.txt").arg(i % 7).arg(i);
@@ -93,10 +104,12 @@ class TestFaultsCrash : public QObject {
     bool syncAndKill(const FerryCli &cli, QRandomGenerator &rng, int round)
     {
         QProcess process;
+        process.setProcessEnvironment(cli.environment());
         process.start(QStringLiteral(FERRY_BINARY),
                       cli.arguments(QStringList() << "sync" << ProfileName << "--json"));
         if (!process.waitForStarted())
             return false;
+        QByteArray out;
         if (round % 2 == 1) {
             // Wait for the first progress line with bytes sent (bounded), then a bit more.
             QByteArray seen;
@@ -109,6 +122,7 @@ class TestFaultsCrash : public QObject {
                 for (const auto &line : jsonLines(seen))
                     sending = sending || line.value("bytesDone").toInteger() > 0;
             }
+            out = seen;
         }
         // The injected fault: SIGKILL after a seeded delay (returns early if ferry ended).
         int &window = m_killWindowMs[round % 2];
@@ -116,11 +130,19 @@ class TestFaultsCrash : public QObject {
         QElapsedTimer delay;
         delay.start();
         process.waitForFinished(delayMs);
+        const qint64 waitedMs = delay.elapsed();
         const bool killed = process.state() == QProcess::Running;
         window = killed ? std::min(MaxKillDelayMs, window * 5 / 4 + 1)
-                        : std::max(1, int(delay.elapsed() * 9 / 10));
+                        : std::max(1, int(waitedMs * 9 / 10));
         process.kill();
         process.waitForFinished(10'000);
+        logRun(QStringLiteral("round %1: %2 %3 ms after %4")
+                   .arg(round)
+                   .arg(killed ? QStringLiteral("killed") : QStringLiteral("ended"))
+                   .arg(waitedMs)
+                   .arg(round % 2 ? QStringLiteral("its first bytes sent")
+                                  : QStringLiteral("its start")),
+               out + process.readAllStandardOutput(), process.readAllStandardError());
         return killed;
     }
 
@@ -174,13 +196,23 @@ private slots:
         qInfo() << "seed" << m_seed;
     }
 
+    void cleanup()
+    {
+        if (!QTest::currentTestFailed())
+            return;
+        m_tmp.setAutoRemove(false);
+        qWarning().noquote() << "kept for diagnosis:" << m_tmp.path()
+                             << "(runs.log holds every run's output)";
+    }
+
     void killedAtRandomThenCompletesWithEveryInvariant()
     {
         QRandomGenerator rng(m_seed);
         makeTree(rng);
         auto client = directClient(m_server->port());
         QVERIFY(QCoro::waitFor(client->createBucket(Bucket, {})).has_value());
-        const FerryCli cli(m_tmp.filePath("data"));
+        FerryCli cli(m_tmp.filePath("data"));
+        cli.setVariable(QStringLiteral("QT_LOGGING_RULES"), QStringLiteral("ferry.*.info=true"));
         const FerryRun added =
             cli.addProfile(ProfileName, root(), m_server->port(), Bucket, Prefix,
                            {"--exclude", "*.tmp", "--exclude", "cache/*", "--concurrency", "4"});

@@ -354,12 +354,12 @@ void TestS3PartSize::withdrawsJobsNotYetStarted()
 {
     // Jobs start in order and the pool has one thread: while the first job holds it (however
     // late the thread gets to run it), the ones after it wait in the queue. Declared in this
-    // order so the pool (waiting for its jobs) goes before the semaphores they use.
+    // order so the pool (waiting for its jobs) goes before the state they use.
     QSemaphore release, ran;
+    std::atomic_bool withdrawnRan = false;
     BackgroundPool pool(1);
     const auto releaseOnExit = qScopeGuard([&] { release.release(); });
     pool.start([&] { release.acquire(); });
-    std::atomic_bool withdrawnRan = false;
     const auto withdrawn = pool.start([&] { withdrawnRan = true; });
     pool.start([&] { ran.release(); });
     QVERIFY(pool.withdraw(withdrawn));
