@@ -89,11 +89,38 @@ double processCpuSeconds(qint64 pid)
     return (fields.at(11).toLongLong() + fields.at(12).toLongLong()) / double(sysconf(_SC_CLK_TCK));
 }
 
+// How the scheduler treated process `pid` so far, summed over its threads: the seconds they
+// spent runnable but waiting for a core, and how often they were preempted. The server needs
+// one of the 2 cores to itself; these say how much a client's threads took it away.
+struct Scheduling {
+    double waitSeconds = 0;
+    qint64 preemptions = 0;
+};
+
+Scheduling processScheduling(qint64 pid)
+{
+    Scheduling total;
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile schedstat(tasks.filePath(task + QStringLiteral("/schedstat")));
+        if (schedstat.open(QIODevice::ReadOnly)) // on-CPU ns, run-queue wait ns, time slices
+            total.waitSeconds += schedstat.readAll().split(' ').value(1).toLongLong() / 1e9;
+        QFile status(tasks.filePath(task + QStringLiteral("/status")));
+        if (!status.open(QIODevice::ReadOnly))
+            continue;
+        for (const QByteArray &line : status.readAll().split('\n'))
+            if (line.startsWith("nonvoluntary_ctxt_switches:"))
+                total.preemptions += line.mid(line.indexOf(':') + 1).trimmed().toLongLong();
+    }
+    return total;
+}
+
 struct Measure {
     double seconds = 0;
     QList<double> rounds; ///< Seconds of every round, when this is the best of several.
     double clientCpu = 0; ///< CPU seconds the uploading client used (not the server's).
     double serverCpu = 0; ///< CPU seconds the server used meanwhile.
+    Scheduling server;    ///< How often the server lost its core meanwhile.
     qint64 bytes = 0;
     bool ok = false;
     QString error;
@@ -105,7 +132,9 @@ struct Measure {
                       {QStringLiteral("MBps"), ok ? mbps() : 0.0},
                       {QStringLiteral("ok"), ok},
                       {QStringLiteral("client_cpu_seconds"), clientCpu},
-                      {QStringLiteral("server_cpu_seconds"), serverCpu}};
+                      {QStringLiteral("server_cpu_seconds"), serverCpu},
+                      {QStringLiteral("server_runqueue_wait_seconds"), server.waitSeconds},
+                      {QStringLiteral("server_preemptions"), server.preemptions}};
         if (!error.isEmpty())
             o.insert(QStringLiteral("error"), error);
         if (rounds.size() > 1) {
@@ -576,11 +605,16 @@ int main(int argc, char **argv)
     // the machine (the server's disk writes back) then costs one round, not one tool.
     QList<Measure> ferryLs, ferrySs, rcloneLs, rcloneSs, curlLs, curlPlainLs, curlSs;
     QJsonObject verified;
-    // Each measure also carries the CPU the server spent meanwhile: the machine has 2 cores.
+    // Each measure also carries the CPU the server spent meanwhile, and how often it had to
+    // wait for a core: the machine has 2 cores.
     const auto withServerCpu = [&server](const std::function<Measure()> &measure) {
         const double before = processCpuSeconds(server->processId());
+        const Scheduling scheduled = processScheduling(server->processId());
         Measure m = measure();
         m.serverCpu = processCpuSeconds(server->processId()) - before;
+        const Scheduling after = processScheduling(server->processId());
+        m.server = {after.waitSeconds - scheduled.waitSeconds,
+                    after.preemptions - scheduled.preemptions};
         return m;
     };
     for (int round = 1; round <= options.rounds; ++round) {
