@@ -2,6 +2,7 @@
 // retries, events.
 #include "SchedulerTestSupport.h"
 #include "scheduler/TaskStore.h"
+#include "scheduler/WalCheckpointer.h"
 
 #include <QFileInfo>
 #include <QSignalSpy>
@@ -25,6 +26,7 @@ private slots:
     void batchDuplicatesInsideMultiRowInserts();
     void logIsCopiedIntoTheFileWhenWritesPause();
     void logIsCopiedWhileWritesGoOn();
+    void logIsCopiedAtTheCommitThatOutrunsTheCopies();
     void parentWaitsForChildrenThenFinalizes();
     void failedChildFailsParentAndCancelsSiblings();
     void tolerantParentFinalizesDespiteFailedChild();
@@ -342,6 +344,41 @@ void TestSchedulerCore::logIsCopiedWhileWritesGoOn()
         QVERIFY(tx.commit());
     }
     QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(path).size() >= sizeAtOpen + tasks * 64, 10'000);
+    QCOMPARE(store.countByStatus().value(TaskStatus::Pending), qint64(tasks));
+}
+
+void TestSchedulerCore::logIsCopiedAtTheCommitThatOutrunsTheCopies()
+{
+    // One commit of more than WalCheckpointer::kInlinePages (64 MiB): no commit before it left
+    // kBackgroundPages, so no background copy was ever asked for, and the log must be in the
+    // file when the commit returns, copied on the writing thread. This is what bounds the log
+    // when writes outrun the background copies.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("store.sqlite"));
+    TaskStore store;
+    FERRY_OK(store.open(path));
+    const qint64 sizeAtOpen = QFileInfo(path).size();
+    const int tasks = 18'000; // a 4 KiB payload each: at least one page per task
+    const QString filler(4096, QLatin1Char('x'));
+    QList<TaskSpec> specs;
+    specs.reserve(tasks);
+    for (int i = 0; i < tasks; ++i) {
+        specs << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
+        specs.last().payload.insert(QStringLiteral("filler"), filler);
+    }
+    QList<TaskStore::NewTask> rows;
+    for (int i = 0; i < tasks; ++i)
+        rows.append({&specs[i], TaskId(i + 1), TaskStatus::Pending});
+    Transaction tx(store);
+    const auto refused = store.insertTasks(rows, 0);
+    QVERIFY(refused && refused->isEmpty());
+    QCOMPARE(QFileInfo(path).size(), sizeAtOpen);
+    QVERIFY(tx.commit());
+    const qint64 inlinePagesBytes = qint64(WalCheckpointer::kInlinePages) * 4096;
+    QVERIFY2(
+        QFileInfo(path).size() >= sizeAtOpen + inlinePagesBytes,
+        qPrintable(
+            QStringLiteral("%1 bytes in the file after the commit").arg(QFileInfo(path).size())));
     QCOMPARE(store.countByStatus().value(TaskStatus::Pending), qint64(tasks));
 }
 
