@@ -1,5 +1,6 @@
 #include "S3Transport.h"
 
+#include "NetworkThreadScheduling.h"
 #include "S3Logging.h"
 #include "TcpNoDelay.h"
 
@@ -268,10 +269,13 @@ QCoro::Task<S3Result<S3Response>> S3Transport::send(S3Request request, S3ErrorCo
     // Qt's HTTP/1.1 sockets delay small segments (TCP_NODELAY off, see TcpNoDelay.h). A new
     // connection's socket may only exist once Qt has resolved the host, so it is looked for
     // when the connection starts and again once this request's first bytes went out or its
-    // answer arrived; requests reusing the connection then need nothing more.
+    // answer arrived; requests reusing the connection then need nothing more. A connection
+    // starting also means Qt's HTTP thread exists: it runs as batch work
+    // (NetworkThreadScheduling.h).
     QObject::connect(raw, &QNetworkReply::socketStartedConnecting, raw, [state] {
         state->newConnection = true;
         disableNagleOnTcpSockets();
+        runNetworkThreadsAsBatch();
     });
     const auto sweepOnce = [state] {
         if (std::exchange(state->newConnection, false))

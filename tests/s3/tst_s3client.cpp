@@ -9,6 +9,7 @@
 // part size is 5 MiB unless the fixture lowers it; an unknown access key is reported as
 // SignatureDoesNotMatch, not InvalidAccessKeyId.
 
+#include "app/s3/NetworkThreadScheduling.h"
 #include "app/s3/S3Client.h"
 #include "app/s3/TcpNoDelay.h"
 #include "support/S3TestServer.h"
@@ -16,8 +17,10 @@
 #include <QCoro/QCoroTask>
 
 #include <QCryptographicHash>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QMap>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QTcpServer>
@@ -33,6 +36,7 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 using namespace ferry::s3;
@@ -113,6 +117,20 @@ QList<int> socketsConnectedTo(quint16 port)
     return found;
 }
 
+/// The scheduling policy of each of this process's threads Qt named "QNetworkAccessManager
+/// thread" (Linux keeps 15 characters of a thread's name), by thread id.
+QMap<int, int> qtNetworkThreadPolicies()
+{
+    QMap<int, int> policies;
+    const QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile name(tasks.filePath(task + QStringLiteral("/comm")));
+        if (name.open(QIODevice::ReadOnly) && name.readAll().trimmed() == "QNetworkAccessM")
+            policies.insert(task.toInt(), ::sched_getscheduler(pid_t(task.toInt())));
+    }
+    return policies;
+}
+
 } // namespace
 
 class TestS3Client : public QObject {
@@ -127,6 +145,7 @@ private slots:
     void uploadsEmptyFiles();
     void disablesNaglesAlgorithmOnTcpSockets();
     void sendsRequestsWithoutNaglesDelay();
+    void runsQtsNetworkThreadAsBatchWork();
     void listsWithPaginationAndDelimiter();
     void deletesManyObjects();
     void roundTripsAMultipartUpload();
@@ -375,6 +394,24 @@ void TestS3Client::sendsRequestsWithoutNaglesDelay()
     QVERIFY2(!opened.isEmpty(), "the client's keep-alive connection was not found");
     for (int fd : opened)
         QCOMPARE(tcpNoDelay(fd), 1);
+}
+
+void TestS3Client::runsQtsNetworkThreadAsBatchWork()
+{
+    // A client of its own: its manager starts a new HTTP thread with its first request.
+    const QMap<int, int> before = qtNetworkThreadPolicies();
+    auto client = makeClient();
+    VERIFY_OK(QCoro::waitFor(client->headBucket(m_bucket, {})));
+    const QMap<int, int> after = qtNetworkThreadPolicies();
+    QList<int> started;
+    for (auto it = after.cbegin(); it != after.cend(); ++it) {
+        QCOMPARE(it.value(), int(SCHED_BATCH));
+        if (!before.contains(it.key()))
+            started.append(it.key());
+    }
+    QCOMPARE(started.size(), 1);
+    QCOMPARE(runNetworkThreadsAsBatch(), 0);             // nothing left to change
+    QCOMPARE(::sched_getscheduler(0), int(SCHED_OTHER)); // the caller's thread is left alone
 }
 
 void TestS3Client::listsWithPaginationAndDelimiter()
