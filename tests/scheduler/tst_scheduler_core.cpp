@@ -55,6 +55,36 @@ Scheduler &startWithGate(Harness &h, const std::shared_ptr<Probe> &probe)
     return s;
 }
 
+/// A store alone (no scheduler) in a directory of its own.
+struct ScratchStore {
+    QTemporaryDir dir;
+    QString path = dir.filePath(QStringLiteral("store.sqlite"));
+    TaskStore store;
+    [[nodiscard]] qint64 fileSize() const { return QFileInfo(path).size(); }
+};
+
+/// `count` "noop" tasks of group "g", one per file; each payload holds `filler` when given.
+QList<TaskSpec> fileTasks(int count, const QString &filler = {})
+{
+    QList<TaskSpec> specs;
+    specs.reserve(count);
+    for (int i = 0; i < count; ++i) {
+        specs << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
+        if (!filler.isEmpty())
+            specs.last().payload.insert(QStringLiteral("filler"), filler);
+    }
+    return specs;
+}
+
+/// Rows for TaskStore::insertTasks: specs [from, to) as Pending, task ids from + 1 on.
+QList<TaskStore::NewTask> pendingRows(QList<TaskSpec> &specs, int from, int to)
+{
+    QList<TaskStore::NewTask> rows;
+    for (int i = from; i < to; ++i)
+        rows.append({&specs[i], TaskId(i + 1), TaskStatus::Pending});
+    return rows;
+}
+
 } // namespace
 
 void TestSchedulerCore::submitRunsAndRecordsCompleted()
@@ -324,26 +354,19 @@ void TestSchedulerCore::logIsCopiedWhileWritesGoOn()
     // The store alone, with no engine to notice a pause: commits that leave
     // WalCheckpointer::kBackgroundPages in the log start the copy themselves. SQLite's own
     // checkpoint would wait for WalCheckpointer::kInlinePages, far more than written here.
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("store.sqlite"));
-    TaskStore store;
-    FERRY_OK(store.open(path));
-    const qint64 sizeAtOpen = QFileInfo(path).size();
+    ScratchStore scratch;
+    TaskStore &store = scratch.store;
+    FERRY_OK(store.open(scratch.path));
+    const qint64 sizeAtOpen = scratch.fileSize();
     const int tasks = 60'000; // about 2,400 pages over six commits
-    QList<TaskSpec> specs;
-    specs.reserve(tasks);
-    for (int i = 0; i < tasks; ++i)
-        specs << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
+    QList<TaskSpec> specs = fileTasks(tasks);
     for (int from = 0; from < tasks; from += 10'000) {
-        QList<TaskStore::NewTask> rows;
-        for (int i = from; i < from + 10'000; ++i)
-            rows.append({&specs[i], TaskId(i + 1), TaskStatus::Pending});
         Transaction tx(store);
-        const auto refused = store.insertTasks(rows, 0);
+        const auto refused = store.insertTasks(pendingRows(specs, from, from + 10'000), 0);
         QVERIFY(refused && refused->isEmpty());
         QVERIFY(tx.commit());
     }
-    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(path).size() >= sizeAtOpen + tasks * 64, 10'000);
+    QTRY_VERIFY_WITH_TIMEOUT(scratch.fileSize() >= sizeAtOpen + tasks * 64, 10'000);
     QCOMPARE(store.countByStatus().value(TaskStatus::Pending), qint64(tasks));
 }
 
@@ -353,32 +376,21 @@ void TestSchedulerCore::logIsCopiedAtTheCommitThatOutrunsTheCopies()
     // kBackgroundPages, so no background copy was ever asked for, and the log must be in the
     // file when the commit returns, copied on the writing thread. This is what bounds the log
     // when writes outrun the background copies.
-    QTemporaryDir dir;
-    const QString path = dir.filePath(QStringLiteral("store.sqlite"));
-    TaskStore store;
-    FERRY_OK(store.open(path));
-    const qint64 sizeAtOpen = QFileInfo(path).size();
+    ScratchStore scratch;
+    TaskStore &store = scratch.store;
+    FERRY_OK(store.open(scratch.path));
+    const qint64 sizeAtOpen = scratch.fileSize();
     const int tasks = 18'000; // a 4 KiB payload each: at least one page per task
-    const QString filler(4096, QLatin1Char('x'));
-    QList<TaskSpec> specs;
-    specs.reserve(tasks);
-    for (int i = 0; i < tasks; ++i) {
-        specs << spec("noop", "g", QStringLiteral("profile:p:file-%1.bin").arg(i));
-        specs.last().payload.insert(QStringLiteral("filler"), filler);
-    }
-    QList<TaskStore::NewTask> rows;
-    for (int i = 0; i < tasks; ++i)
-        rows.append({&specs[i], TaskId(i + 1), TaskStatus::Pending});
+    QList<TaskSpec> specs = fileTasks(tasks, QString(4096, QLatin1Char('x')));
     Transaction tx(store);
-    const auto refused = store.insertTasks(rows, 0);
+    const auto refused = store.insertTasks(pendingRows(specs, 0, tasks), 0);
     QVERIFY(refused && refused->isEmpty());
-    QCOMPARE(QFileInfo(path).size(), sizeAtOpen);
+    QCOMPARE(scratch.fileSize(), sizeAtOpen);
     QVERIFY(tx.commit());
     const qint64 inlinePagesBytes = qint64(WalCheckpointer::kInlinePages) * 4096;
-    QVERIFY2(
-        QFileInfo(path).size() >= sizeAtOpen + inlinePagesBytes,
-        qPrintable(
-            QStringLiteral("%1 bytes in the file after the commit").arg(QFileInfo(path).size())));
+    QVERIFY2(scratch.fileSize() >= sizeAtOpen + inlinePagesBytes,
+             qPrintable(
+                 QStringLiteral("%1 bytes in the file after the commit").arg(scratch.fileSize())));
     QCOMPARE(store.countByStatus().value(TaskStatus::Pending), qint64(tasks));
 }
 
