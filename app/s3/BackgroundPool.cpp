@@ -6,6 +6,7 @@
 #include <utility>
 
 #ifdef Q_OS_LINUX
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #endif
@@ -15,7 +16,8 @@ namespace ferry::s3 {
 namespace {
 
 // Lowers the calling thread's CPU priority, once per thread. On Linux the nice value is the
-// thread's own; QThread::setPriority() cannot lower a normal (SCHED_OTHER) thread there.
+// thread's own; QThread::setPriority() cannot lower a normal (SCHED_OTHER) thread there. The
+// thread is also named, so tools (top -H, the S3 benchmark) can tell its CPU from the rest.
 void enterBackgroundPriority()
 {
     thread_local bool lowered = false;
@@ -23,6 +25,7 @@ void enterBackgroundPriority()
         return;
 #ifdef Q_OS_LINUX
     (void)::setpriority(PRIO_PROCESS, ::gettid(), BackgroundPool::kNiceness);
+    (void)::pthread_setname_np(::pthread_self(), BackgroundPool::kThreadName);
 #else
     QThread::currentThread()->setPriority(QThread::LowestPriority);
 #endif

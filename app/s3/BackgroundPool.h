@@ -51,6 +51,8 @@ public:
 
     /// The nice value background jobs run at (where the platform has one).
     static constexpr int kNiceness = 19;
+    /// The name of the pools' threads, as the system shows it (15 characters at most).
+    static constexpr char kThreadName[] = "FerryBackground";
 
 private:
     struct Waiting {

@@ -18,6 +18,7 @@
 // best round ("ratios"), and the median of the rounds' own ratios ("median_round_ratios").
 // Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
 
+#include "app/s3/BackgroundPool.h"
 #include "app/s3/PartSizePolicy.h"
 #include "app/s3/S3Client.h"
 #include "support/S3TestServer.h"
@@ -30,6 +31,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMap>
 #include <QProcess>
 #include <QRandomGenerator>
 #include <QRegularExpression>
@@ -115,12 +117,65 @@ Scheduling processScheduling(qint64 pid)
     return total;
 }
 
+// CPU seconds (user + system) used so far by each of this process's threads, by thread id,
+// with the thread's name.
+struct ThreadCpu {
+    QByteArray name;
+    double seconds = 0;
+};
+
+QMap<qint64, ThreadCpu> threadCpuSeconds()
+{
+    QMap<qint64, ThreadCpu> threads;
+    const QDir tasks(QStringLiteral("/proc/self/task"));
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile stat(tasks.filePath(task + QStringLiteral("/stat")));
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        const QByteArray line = stat.readAll();
+        const qsizetype open = line.indexOf('(');
+        const qsizetype close = line.lastIndexOf(')');
+        const QList<QByteArray> fields = line.mid(close + 2).split(' '); // as processCpuSeconds
+        if (open < 0 || fields.size() < 13)
+            continue;
+        threads.insert(task.toLongLong(),
+                       {line.mid(open + 1, close - open - 1),
+                        (fields.at(11).toLongLong() + fields.at(12).toLongLong()) /
+                            double(sysconf(_SC_CLK_TCK))});
+    }
+    return threads;
+}
+
+// Ferry's client CPU between two threadCpuSeconds() samples, split by the threads' roles:
+// Qt's HTTP thread, the thread the replies and coroutines run on (this benchmark's main
+// thread), the background pool's (the Content-MD5 digests), and the rest (threads that ended
+// meanwhile included: `total` is the process's).
+QJsonObject cpuByThread(const QMap<qint64, ThreadCpu> &before, const QMap<qint64, ThreadCpu> &after,
+                        double total)
+{
+    double http = 0, replies = 0, background = 0;
+    for (auto it = after.cbegin(); it != after.cend(); ++it) {
+        const double used = it->seconds - before.value(it.key()).seconds;
+        if (it->name.startsWith("QNetworkAccessM"))
+            http += used;
+        else if (it.key() == ::getpid())
+            replies += used;
+        else if (it->name == BackgroundPool::kThreadName)
+            background += used;
+    }
+    return {{QStringLiteral("qt_http_thread"), http},
+            {QStringLiteral("reply_thread"), replies},
+            {QStringLiteral("digest_threads"), background},
+            {QStringLiteral("other"), std::max(0.0, total - http - replies - background)}};
+}
+
 struct Measure {
     double seconds = 0;
-    QList<double> rounds; ///< Seconds of every round, when this is the best of several.
-    double clientCpu = 0; ///< CPU seconds the uploading client used (not the server's).
-    double serverCpu = 0; ///< CPU seconds the server used meanwhile.
-    Scheduling server;    ///< How often the server lost its core meanwhile.
+    QList<double> rounds;          ///< Seconds of every round, when this is the best of several.
+    double clientCpu = 0;          ///< CPU seconds the uploading client used (not the server's).
+    QJsonObject clientCpuByThread; ///< Ferry's: clientCpu by its threads' roles.
+    double serverCpu = 0;          ///< CPU seconds the server used meanwhile.
+    Scheduling server;             ///< How often the server lost its core meanwhile.
     qint64 bytes = 0;
     bool ok = false;
     QString error;
@@ -137,6 +192,8 @@ struct Measure {
                       {QStringLiteral("server_preemptions"), server.preemptions}};
         if (!error.isEmpty())
             o.insert(QStringLiteral("error"), error);
+        if (!clientCpuByThread.isEmpty())
+            o.insert(QStringLiteral("client_cpu_seconds_by_thread"), clientCpuByThread);
         if (rounds.size() > 1) {
             QJsonArray all;
             for (double round : rounds)
@@ -228,6 +285,7 @@ Measure ferryLarge(S3Client &client, const QString &path, const QString &key,
         return m;
     }
     const double cpu = cpuSeconds(true);
+    const auto threadsBefore = threadCpuSeconds();
     QElapsedTimer timer;
     timer.start();
     const auto upload = QCoro::waitFor(client.createMultipartUpload(Bucket, key, {}));
@@ -250,6 +308,7 @@ Measure ferryLarge(S3Client &client, const QString &path, const QString &key,
     }
     m.seconds = timer.nsecsElapsed() / 1e9;
     m.clientCpu = cpuSeconds(true) - cpu;
+    m.clientCpuByThread = cpuByThread(threadsBefore, threadCpuSeconds(), m.clientCpu);
     m.ok = m.error.isEmpty();
     if (!m.ok)
         (void)QCoro::waitFor(client.abortMultipartUpload(*upload, {}));
@@ -262,6 +321,7 @@ Measure ferrySmall(S3Client &client, const QStringList &files, const QString &pr
     Measure m;
     m.bytes = files.size() * options.smallBytes;
     const double cpu = cpuSeconds(true);
+    const auto threadsBefore = threadCpuSeconds();
     QElapsedTimer timer;
     timer.start();
     int next = 0;
@@ -273,6 +333,7 @@ Measure ferrySmall(S3Client &client, const QStringList &files, const QString &pr
             m.error = error->toString();
     m.seconds = timer.nsecsElapsed() / 1e9;
     m.clientCpu = cpuSeconds(true) - cpu;
+    m.clientCpuByThread = cpuByThread(threadsBefore, threadCpuSeconds(), m.clientCpu);
     m.ok = m.error.isEmpty();
     return m;
 }

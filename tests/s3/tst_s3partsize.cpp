@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -337,14 +338,17 @@ void TestS3PartSize::runsBackgroundJobsAtLowPriority()
     QSemaphore done;
     std::atomic_int niceness = -100;
     std::atomic<pid_t> thread = 0;
+    char name[16] = {};
     BackgroundPool pool(2); // goes first, waiting for its job, before what the job uses
     pool.start([&] {
         niceness = getpriority(PRIO_PROCESS, gettid());
         thread = gettid();
+        pthread_getname_np(pthread_self(), name, sizeof name);
         done.release();
     });
     QVERIFY(done.tryAcquire(1, 10'000));
     QCOMPARE(niceness.load(), BackgroundPool::kNiceness);
+    QCOMPARE(QByteArray(name), QByteArray(BackgroundPool::kThreadName)); // its CPU can be told
     QVERIFY(thread.load() != gettid());
     // Only the pool's threads: the caller's priority is its own.
     QCOMPARE(getpriority(PRIO_PROCESS, gettid()), ownBefore);
