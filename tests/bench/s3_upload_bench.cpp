@@ -75,20 +75,23 @@ double cpuSeconds(bool self)
            (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-// CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; 0 when
-// it cannot be read.
-double processCpuSeconds(qint64 pid)
+// The CPU seconds (user + system) of a /proc `stat` line; 0 when it cannot be read.
+double statCpuSeconds(const QByteArray &line)
 {
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!stat.open(QIODevice::ReadOnly))
-        return 0;
-    const QByteArray line = stat.readAll();
     // Fields after the command name, which is in parentheses and may hold spaces: the first
     // is field 3 (state), so utime (field 14) and stime (15) are the 12th and 13th.
     const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
     if (fields.size() < 13)
         return 0;
     return (fields.at(11).toLongLong() + fields.at(12).toLongLong()) / double(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds (user + system, all threads) used so far by process `pid`, from /proc; 0 when
+// it cannot be read.
+double processCpuSeconds(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    return stat.open(QIODevice::ReadOnly) ? statCpuSeconds(stat.readAll()) : 0;
 }
 
 // How the scheduler treated process `pid` so far, summed over its threads: the seconds they
@@ -135,13 +138,9 @@ QMap<qint64, ThreadCpu> threadCpuSeconds()
         const QByteArray line = stat.readAll();
         const qsizetype open = line.indexOf('(');
         const qsizetype close = line.lastIndexOf(')');
-        const QList<QByteArray> fields = line.mid(close + 2).split(' '); // as processCpuSeconds
-        if (open < 0 || fields.size() < 13)
-            continue;
-        threads.insert(task.toLongLong(),
-                       {line.mid(open + 1, close - open - 1),
-                        (fields.at(11).toLongLong() + fields.at(12).toLongLong()) /
-                            double(sysconf(_SC_CLK_TCK))});
+        if (open >= 0 && close > open)
+            threads.insert(task.toLongLong(),
+                           {line.mid(open + 1, close - open - 1), statCpuSeconds(line)});
     }
     return threads;
 }
