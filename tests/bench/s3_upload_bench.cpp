@@ -3,7 +3,7 @@
 //
 //   s3_upload_bench [--large-mib 256] [--small-count 1000] [--small-kib 64] [--part-mib 16]
 //                   [--large-concurrency 4] [--small-concurrency 6] [--in-memory-kib 1024]
-//                   [--rounds 1]
+//                   [--rounds 1] [--warmup-rounds 1]
 //
 // Workloads: one large file uploaded in parts with several parts in flight, and many small
 // files uploaded with several objects in flight. rclone uploads the same files (multipart
@@ -11,11 +11,13 @@
 // the same multipart upload (CreateMultipartUpload, the same parts from pre-split files PUT
 // with the same concurrency, CompleteMultipartUpload), the small files as parallel SigV4 PUTs;
 // for reference also the large file as plain parallel PUTs of equal slices, one object each
-// ("large_plain_put"). With --rounds N every tool uploads once per round, taking turns, and
+// ("large_plain_put"). With --rounds N every tool uploads once per round, taking turns in an
+// order that rotates from round to round, after --warmup-rounds rounds that are not counted;
 // its fastest round counts (each round's time is listed). Prints JSON: MB/s (10^6 bytes per
 // second) for each tool and workload, the CPU seconds the client and the server used during
 // it (they share the machine's cores), and Ferry's ratios to the others: best round against
-// best round ("ratios"), and the median of the rounds' own ratios ("median_round_ratios").
+// best round ("ratios"), and the median of the rounds' own ratios ("median_round_ratios"),
+// with a 95% confidence interval for it from 6 rounds on.
 // Run by hand; never part of the test run. Nothing leaves 127.0.0.1.
 
 #include "app/s3/BackgroundPool.h"
@@ -40,6 +42,8 @@
 #include <QUrl>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -64,6 +68,7 @@ struct Options {
     int smallConcurrency = 6; // QNetworkAccessManager opens at most 6 connections per host
     qint64 inMemoryBytes = ClientConfig().inMemoryBodyLimit; // Ferry's in-memory body limit
     int rounds = 1; ///< Every tool uploads once per round, taking turns; the best round counts.
+    int warmupRounds = 1; ///< Rounds uploaded first and not counted.
 };
 
 // CPU seconds (user + system) used so far by this process (`self`) or its reaped children.
@@ -545,20 +550,61 @@ double ratio(const Measure &a, const Measure &b)
     return a.ok && b.ok && b.mbps() > 0 ? a.mbps() / b.mbps() : 0.0;
 }
 
-// The median over rounds of a's throughput over b's in the same round (0 when a round failed).
-// The two uploaded within seconds of each other, so a drift in the machine's speed between
-// rounds, which can pair one tool's lucky round with the other's unlucky one in ratio(),
-// cancels out here.
-double medianRoundRatio(const QList<Measure> &as, const QList<Measure> &bs)
+// a's throughput over b's in each round, in the rounds' order (0 for a round in which either
+// failed). The two uploaded within seconds of each other, so a drift in the machine's speed
+// between rounds, which can pair one tool's lucky round with the other's unlucky one in
+// ratio(), cancels out.
+QList<double> roundRatios(const QList<Measure> &as, const QList<Measure> &bs)
 {
     QList<double> ratios;
     for (qsizetype i = 0; i < qMin(as.size(), bs.size()); ++i)
         ratios.append(ratio(as.at(i), bs.at(i)));
-    if (ratios.isEmpty())
+    return ratios;
+}
+
+QList<double> sorted(QList<double> values)
+{
+    std::sort(values.begin(), values.end());
+    return values;
+}
+
+QJsonArray jsonArray(const QList<double> &values)
+{
+    QJsonArray array;
+    for (double value : values)
+        array.append(value);
+    return array;
+}
+
+double median(const QList<double> &ascending)
+{
+    if (ascending.isEmpty())
         return 0.0;
-    std::sort(ratios.begin(), ratios.end());
-    const qsizetype middle = ratios.size() / 2;
-    return ratios.size() % 2 ? ratios.at(middle) : (ratios.at(middle - 1) + ratios.at(middle)) / 2;
+    const qsizetype middle = ascending.size() / 2;
+    return ascending.size() % 2 ? ascending.at(middle)
+                                : (ascending.at(middle - 1) + ascending.at(middle)) / 2;
+}
+
+// An interval that holds the median of the rounds' ratios (what more rounds would converge to)
+// with at least 95% confidence, whatever their distribution: the k-th smallest and the k-th
+// largest of the n rounds, for the largest k with P(Binomial(n, 1/2) < k) <= 2.5%. Each round
+// falls below the true median with probability 1/2, independently of the others. Empty below 6
+// rounds, too few for 95%.
+QJsonArray medianInterval(const QList<double> &ascending)
+{
+    const qsizetype n = ascending.size();
+    double below = 0;  // P(Binomial(n, 1/2) < k)
+    double choose = 1; // C(n, k)
+    const double all = std::pow(2.0, double(n));
+    qsizetype k = 0;
+    while (k < n && below + choose / all <= 0.025) {
+        below += choose / all;
+        choose = choose * double(n - k) / double(k + 1);
+        ++k;
+    }
+    if (k == 0)
+        return {};
+    return {ascending.at(k - 1), ascending.at(n - k)};
 }
 
 } // namespace
@@ -571,7 +617,8 @@ int main(int argc, char **argv)
     if (args.contains(QLatin1String("--help")) || args.size() % 2 == 0) {
         std::printf("usage: s3_upload_bench [--large-mib 256] [--small-count 1000] "
                     "[--small-kib 64] [--part-mib 16] [--large-concurrency 4] "
-                    "[--small-concurrency 6] [--in-memory-kib 1024] [--rounds 1]\n");
+                    "[--small-concurrency 6] [--in-memory-kib 1024] [--rounds 1] "
+                    "[--warmup-rounds 1]\n");
         return args.contains(QLatin1String("--help")) ? 0 : 2;
     }
     for (int i = 1; i + 1 < args.size(); i += 2) {
@@ -593,6 +640,8 @@ int main(int argc, char **argv)
             options.inMemoryBytes = value * 1024;
         else if (name == QLatin1String("--rounds") && value >= 1)
             options.rounds = int(value);
+        else if (name == QLatin1String("--warmup-rounds") && value >= 0)
+            options.warmupRounds = int(value);
         else
             die(QStringLiteral("unknown option %1").arg(name));
     }
@@ -662,7 +711,11 @@ int main(int argc, char **argv)
                                       QStringLiteral("--s3-upload-cutoff"), partMib};
 
     // The tools take turns in every round, each round to its own prefix: a slow moment of
-    // the machine (the server's disk writes back) then costs one round, not one tool.
+    // the machine (the server's disk writes back) then costs one round, not one tool. The
+    // order rotates from round to round, so each tool goes first in as many rounds as the
+    // others (with a multiple of 3 rounds); the warm-up rounds (the server's first requests, its
+    // first multipart upload, each client's first connections) are uploaded and checked but not
+    // counted.
     QList<Measure> ferryLs, ferrySs, rcloneLs, rcloneSs, curlLs, curlPlainLs, curlSs;
     QJsonObject verified;
     // Each measure also carries the CPU the server spent meanwhile, and how often it had to
@@ -677,14 +730,15 @@ int main(int argc, char **argv)
                     after.preemptions - scheduled.preemptions};
         return m;
     };
-    for (int round = 1; round <= options.rounds; ++round) {
-        const QString r = QStringLiteral("round-%1/").arg(round);
+    const auto ferryTurn = [&](const QString &r) {
         ferryLs.append(withServerCpu([&] {
             return ferryLarge(client, large, r + QStringLiteral("ferry/large.bin"), options);
         }));
         ferrySs.append(withServerCpu([&] {
             return ferrySmall(client, smallFiles, r + QStringLiteral("ferry/small/"), options);
         }));
+    };
+    const auto rcloneTurn = [&](const QString &r) {
         rcloneLs.append(withServerCpu([&] {
             return runTool(QStringLiteral("rclone"),
                            QStringList{QStringLiteral("copyto"), large,
@@ -706,8 +760,10 @@ int main(int argc, char **argv)
                     rcloneCommon,
                 rcloneEnv, options.smallCount * options.smallBytes);
         }));
-        // curl, the server's ceiling: the large file as the same multipart upload Ferry does,
-        // and (for reference) as plain parallel PUTs of equal slices, one object each.
+    };
+    // curl, the server's ceiling: the large file as the same multipart upload Ferry does,
+    // and (for reference) as plain parallel PUTs of equal slices, one object each.
+    const auto curlTurn = [&](const QString &r) {
         curlLs.append(withServerCpu([&] {
             return curlMultipart(work.path(), endpoint, r + QStringLiteral("curl/large.bin"),
                                  partFiles, options.largeBytes, options.largeConcurrency);
@@ -728,6 +784,18 @@ int main(int argc, char **argv)
                                             options.smallConcurrency)},
                            localOnlyEnvironment(), options.smallCount * options.smallBytes);
         }));
+    };
+    const std::array<std::function<void(const QString &)>, 3> turns{ferryTurn, rcloneTurn,
+                                                                    curlTurn};
+    QStringList firsts; // which tool went first in each counted round
+    for (int round = 1 - options.warmupRounds; round <= options.rounds; ++round) {
+        const QString r = round < 1 ? QStringLiteral("warmup-%1/").arg(1 - round)
+                                    : QStringLiteral("round-%1/").arg(round);
+        const std::size_t first = std::size_t(round + options.warmupRounds) % turns.size();
+        for (std::size_t i = 0; i < turns.size(); ++i)
+            turns.at((first + i) % turns.size())(r);
+        if (round >= 1)
+            firsts.append(QLatin1String(std::array{"ferry", "rclone", "curl"}.at(first)));
 
         // What arrived.
         for (const auto &[name, prefix, count, bytes] :
@@ -744,7 +812,15 @@ int main(int argc, char **argv)
             verified.insert(QLatin1String(name), verified.value(QLatin1String(name)).toBool(true) &&
                                                      objects == count && stored == bytes);
         }
+        if (round == 0) // the last warm-up round: start counting afresh
+            for (QList<Measure> *measures :
+                 {&ferryLs, &ferrySs, &rcloneLs, &rcloneSs, &curlLs, &curlPlainLs, &curlSs})
+                measures->clear();
     }
+    const QList<double> vsRcloneLarge = sorted(roundRatios(ferryLs, rcloneLs)),
+                        vsRcloneSmall = sorted(roundRatios(ferrySs, rcloneSs)),
+                        vsCurlLarge = sorted(roundRatios(ferryLs, curlLs)),
+                        vsCurlSmall = sorted(roundRatios(ferrySs, curlSs));
     const Measure ferryL = best(ferryLs), ferryS = best(ferrySs), rcloneL = best(rcloneLs),
                   rcloneS = best(rcloneSs), curlL = best(curlLs), curlPlainL = best(curlPlainLs),
                   curlS = best(curlSs);
@@ -760,6 +836,7 @@ int main(int argc, char **argv)
              {QStringLiteral("small_concurrency"), options.smallConcurrency},
              {QStringLiteral("ferry_in_memory_body_limit"), options.inMemoryBytes},
              {QStringLiteral("rounds"), options.rounds},
+             {QStringLiteral("warmup_rounds"), options.warmupRounds},
              {QStringLiteral("server"), QStringLiteral("tools/s3-test-server (Swift s3api)")}}},
         {QStringLiteral("ferry"), QJsonObject{{QStringLiteral("large"), ferryL.json()},
                                               {QStringLiteral("small"), ferryS.json()}}},
@@ -775,10 +852,20 @@ int main(int argc, char **argv)
                      {QStringLiteral("ferry_vs_curl_large_plain_put"), ratio(ferryL, curlPlainL)},
                      {QStringLiteral("ferry_vs_curl_small"), ratio(ferryS, curlS)}}},
         {QStringLiteral("median_round_ratios"),
-         QJsonObject{{QStringLiteral("ferry_vs_rclone_large"), medianRoundRatio(ferryLs, rcloneLs)},
-                     {QStringLiteral("ferry_vs_rclone_small"), medianRoundRatio(ferrySs, rcloneSs)},
-                     {QStringLiteral("ferry_vs_curl_large"), medianRoundRatio(ferryLs, curlLs)},
-                     {QStringLiteral("ferry_vs_curl_small"), medianRoundRatio(ferrySs, curlSs)}}},
+         QJsonObject{{QStringLiteral("ferry_vs_rclone_large"), median(vsRcloneLarge)},
+                     {QStringLiteral("ferry_vs_rclone_small"), median(vsRcloneSmall)},
+                     {QStringLiteral("ferry_vs_curl_large"), median(vsCurlLarge)},
+                     {QStringLiteral("ferry_vs_curl_small"), median(vsCurlSmall)}}},
+        {QStringLiteral("median_round_ratios_95pct_interval"),
+         QJsonObject{{QStringLiteral("ferry_vs_rclone_large"), medianInterval(vsRcloneLarge)},
+                     {QStringLiteral("ferry_vs_rclone_small"), medianInterval(vsRcloneSmall)},
+                     {QStringLiteral("ferry_vs_curl_large"), medianInterval(vsCurlLarge)},
+                     {QStringLiteral("ferry_vs_curl_small"), medianInterval(vsCurlSmall)}}},
+        {QStringLiteral("round_ratios"),
+         QJsonObject{
+             {QStringLiteral("ferry_vs_curl_large"), jsonArray(roundRatios(ferryLs, curlLs))},
+             {QStringLiteral("ferry_vs_curl_small"), jsonArray(roundRatios(ferrySs, curlSs))}}},
+        {QStringLiteral("first_in_round"), QJsonArray::fromStringList(firsts)},
         {QStringLiteral("verified"), verified},
     };
     std::printf("%s", QJsonDocument(report).toJson(QJsonDocument::Indented).constData());
